@@ -1,0 +1,37 @@
+# The two commands of the README: `make run` and `make test`.
+# Everything installs into .venv from the pinned lock file (uv.lock); nothing else is needed
+# but Python 3.11 and the package registries.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+UV_VERSION := 0.13.8
+DATA_DIR ?= ./data
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint format check clean
+
+$(VENV)/bin/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+install: $(VENV)/bin/uv
+	$(VENV)/bin/uv sync --frozen --python $(VENV)/bin/python
+
+run: install
+	$(VENV)/bin/lehnz serve --demo --data-dir $(DATA_DIR) --host $(HOST) --port $(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: lint
+	$(VENV)/bin/pytest
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

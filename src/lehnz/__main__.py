@@ -1,0 +1,3 @@
+from lehnz.cli import app
+
+app()

@@ -1,0 +1,1 @@
+"""The HTTP layer: one router per area. Handlers parse, authenticate and call a service."""

@@ -1,0 +1,92 @@
+"""What a handler needs, as named types: the credential a path takes reads off its signature.
+
+``PublishableKey``, ``SecretKey`` and ``Developer`` match the table in API-CONTRACT.md. The
+security schemes also put each path's credential into the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from lehnz.auth.tokens import DeveloperIdentity, verify_token
+from lehnz.errors import DomainRequired, InvalidToken, WrongKeyType
+from lehnz.runtime import Runtime
+from lehnz.store.api_keys import ApiKeyRecord
+
+DOMAIN = "commerce"
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def require_domain(
+    x_domain: Annotated[
+        str | None, Header(alias="X-Domain", description="Must be `commerce`.")
+    ] = None,
+) -> None:
+    if x_domain is None:
+        raise DomainRequired("Missing X-Domain header; send 'X-Domain: commerce'")
+    if x_domain != DOMAIN:
+        raise DomainRequired(f"Unsupported X-Domain '{x_domain}'; send 'X-Domain: commerce'")
+
+
+_publishable_scheme = APIKeyHeader(
+    name="X-API-KEY",
+    scheme_name="PublishableKey",
+    description="A publishable key, `lehnz_pk_…`; safe in browsers.",
+    auto_error=False,
+)
+_secret_scheme = APIKeyHeader(
+    name="X-API-KEY",
+    scheme_name="SecretKey",
+    description="A secret key, `lehnz_sk_…`; server side only.",
+    auto_error=False,
+)
+_developer_scheme = HTTPBearer(
+    scheme_name="DeveloperToken",
+    description="A developer JWT from `POST /api/v1/auth/login`.",
+    auto_error=False,
+)
+
+
+def require_publishable_key(
+    runtime: RuntimeDep, key: Annotated[str | None, Security(_publishable_scheme)]
+) -> ApiKeyRecord:
+    record = runtime.verifier.verify(key)
+    if record.type != "publishable":
+        raise WrongKeyType(
+            "This endpoint takes a publishable key (lehnz_pk_...), not a secret key; "
+            "never send a secret key from a browser"
+        )
+    return record
+
+
+def require_secret_key(
+    runtime: RuntimeDep, key: Annotated[str | None, Security(_secret_scheme)]
+) -> ApiKeyRecord:
+    record = runtime.verifier.verify(key)
+    if record.type != "secret":
+        raise WrongKeyType("This endpoint takes a secret key (lehnz_sk_...), not a publishable key")
+    return record
+
+
+def require_developer(
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_developer_scheme)],
+) -> DeveloperIdentity:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise InvalidToken("Missing 'Authorization: Bearer <developer token>' header")
+    return verify_token(credentials.credentials, secret=runtime.jwt_secret)
+
+
+PublishableKey = Annotated[ApiKeyRecord, Depends(require_publishable_key)]
+SecretKey = Annotated[ApiKeyRecord, Depends(require_secret_key)]
+Developer = Annotated[DeveloperIdentity, Depends(require_developer)]

@@ -1,0 +1,44 @@
+"""Liveness, readiness and metrics (no credential, no X-Domain)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from lehnz.api.deps import RuntimeDep
+from lehnz.api.envelope import Envelope, ok
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+def healthz() -> Envelope[dict[str, str]]:
+    return ok({"status": "ok"})
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: the database answers",
+    responses={503: {"description": "Not ready"}},
+)
+def readyz(runtime: RuntimeDep) -> JSONResponse:
+    database = runtime.store.ping()
+    checks = {"database": "ok" if database else "unreachable"}
+    if database:
+        return JSONResponse({"success": True, "message": "ready", "data": checks})
+    return JSONResponse(
+        {
+            "success": False,
+            "message": "Not ready",
+            "error": "database unreachable",
+            "code": "not_ready",
+        },
+        status_code=503,
+    )
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(request: Request) -> Response:
+    registry = request.app.state.metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

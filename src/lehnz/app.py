@@ -1,0 +1,63 @@
+"""``create_app()``: routers, middleware and lifespan, assembled in one place."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+
+from lehnz import __version__
+from lehnz.api import auth, health, keys
+from lehnz.api.deps import require_domain
+from lehnz.api.envelope import install_error_handlers
+from lehnz.api.metrics import Metrics, MetricsMiddleware
+from lehnz.config import Settings
+from lehnz.runtime import Runtime, build_runtime
+
+DESCRIPTION = """
+Recommendations for online stores. Every API path needs `X-Domain: commerce`; each path's
+description names its credential: a **publishable key** (`lehnz_pk_…`, browsers), a **secret
+key** (`lehnz_sk_…`, servers) in `X-API-KEY`, or a **developer token** in
+`Authorization: Bearer`. Every answer is an envelope:
+`{"success", "message", "data"}` or `{"success": false, "message", "error", "code"}`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app for ``settings.service``: ``all``, ``ingestion`` or ``recommendations``.
+
+    Pass ``runtime`` to share one already open (the CLI does, after seeding the demo);
+    otherwise the lifespan builds it and closes it on shutdown.
+    """
+    settings = settings or (runtime.settings if runtime else Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = runtime is None
+        app.state.runtime = runtime or build_runtime(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.runtime.close()
+
+    app = FastAPI(
+        title="lehnz",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.metrics = Metrics()
+    install_error_handlers(app)
+
+    api = [Depends(require_domain)]
+    if settings.service in ("all", "ingestion"):
+        app.include_router(auth.router, dependencies=api)
+        app.include_router(keys.router, dependencies=api)
+    app.include_router(health.router)
+
+    # Outermost first: metrics see every answer, errors included (Starlette's own
+    # ServerErrorMiddleware still wraps everything and turns crashes into the envelope).
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app

@@ -1,0 +1,1 @@
+"""Accounts, developer tokens and API keys: who is calling, and for which organisation."""

@@ -1,0 +1,71 @@
+"""Checking an ``X-API-KEY`` without a database round trip on every request.
+
+A verified key is trusted for ``ttl_seconds`` (5 by default); a revocation or rotation made in
+this process clears the cache at once, and one made in another process is seen when the entry
+expires, so no revoked key works anywhere for more than ``ttl_seconds``.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from lehnz.auth.api_keys import hash_key, is_well_formed
+from lehnz.errors import InvalidApiKey
+from lehnz.store import Store
+from lehnz.store import api_keys as key_queries
+from lehnz.store.api_keys import ApiKeyRecord
+from lehnz.store.types import utcnow
+
+_MAX_ENTRIES = 10_000
+# last_used_at is a hint for the dashboard; writing it more often than this would put a write
+# on the read path.
+_LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class KeyVerifier:
+    def __init__(self, store: Store, *, ttl_seconds: float) -> None:
+        self._store = store
+        self._ttl = ttl_seconds
+        self._cache: dict[str, tuple[ApiKeyRecord | None, float]] = {}
+
+    def verify(self, key: str | None) -> ApiKeyRecord:
+        """The key's record, or ``InvalidApiKey`` for a missing, malformed, unknown, revoked or
+        rotated-out key. The caller decides whether the key's type fits the path."""
+        if not key:
+            raise InvalidApiKey("Missing X-API-KEY header")
+        if key.lower().startswith("bearer "):
+            raise InvalidApiKey("X-API-KEY takes the key alone, without a 'Bearer' prefix")
+        if not is_well_formed(key):
+            raise InvalidApiKey("Malformed API key")
+        record = self._lookup(hash_key(key))
+        if record is None or record.revoked_at is not None:
+            raise InvalidApiKey("Unknown or revoked API key")
+        if record.expires_at is not None and record.expires_at <= utcnow():
+            raise InvalidApiKey("This API key was rotated and its grace period has ended")
+        return record
+
+    def invalidate(self) -> None:
+        """Forget every cached key; called after a revocation or rotation."""
+        self._cache.clear()
+
+    def _lookup(self, key_hash: str) -> ApiKeyRecord | None:
+        now = time.monotonic()
+        cached = self._cache.get(key_hash)
+        if cached is not None and now - cached[1] < self._ttl:
+            return cached[0]
+        with self._store.read() as connection:
+            record = key_queries.find_by_hash(connection, key_hash)
+        if record is not None and record.revoked_at is None:
+            self._note_use(record)
+        if len(self._cache) >= _MAX_ENTRIES:
+            self._cache.clear()
+        self._cache[key_hash] = (record, now)
+        return record
+
+    def _note_use(self, record: ApiKeyRecord) -> None:
+        used_at = utcnow()
+        if record.last_used_at and used_at - record.last_used_at < _LAST_USED_RESOLUTION:
+            return
+        with self._store.write() as connection:
+            key_queries.touch_last_used(connection, key_id=record.id, used_at=used_at)

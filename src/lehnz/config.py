@@ -1,0 +1,80 @@
+"""Every ``LEHNZ_*`` setting, read in one place.
+
+Only this module reads the environment. Everything else receives a ``Settings`` object, so
+one test run can hold a SQLite app and a PostgreSQL app side by side.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Service = Literal["all", "ingestion", "recommendations"]
+
+SECRET_KEY_FILE = "secret_key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEHNZ_", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: a SQLite file in the data directory (WAL).",
+    )
+    redis_url: str | None = None
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="JWT signing key; if unset, generated once and kept in the data directory.",
+    )
+    rate_limit_requests: int = Field(default=1000, ge=1)
+    rate_limit_window_seconds: int = Field(default=900, ge=1)
+    jwt_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a verified API key is trusted without a database look-up.",
+    )
+    service: Service = "all"
+
+    @field_validator("database_url")
+    @classmethod
+    def _use_psycopg_driver(cls, value: str | None) -> str | None:
+        """Accept the ``postgresql://`` URLs every tool prints, and use psycopg 3 for them."""
+        if value and value.startswith(("postgresql://", "postgres://")):
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @property
+    def redis_enabled(self) -> bool:
+        return bool(self.redis_url)
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'lehnz.db').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        """The JWT signing key: from the environment, else kept in the data directory.
+
+        Keeping a generated key on disk means tokens survive a restart without anyone having
+        to invent a secret; setting ``LEHNZ_SECRET_KEY`` is still required when several
+        processes must accept each other's tokens.
+        """
+        if self.secret_key is not None:
+            value = self.secret_key.get_secret_value()
+            if len(value) < 32:
+                raise ValueError("LEHNZ_SECRET_KEY must be at least 32 characters long")
+            return value
+        path = self.data_dir / SECRET_KEY_FILE
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(value)
+        return value

@@ -1,0 +1,41 @@
+"""Everything a running lehnz holds, built once from ``Settings``.
+
+The app's lifespan and the command line both build a ``Runtime``, so an import from the CLI
+goes through exactly the services that requests use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lehnz.auth.key_verifier import KeyVerifier
+from lehnz.auth.service import AccountService, KeyService
+from lehnz.config import Settings
+from lehnz.store import Store, open_store
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    verifier: KeyVerifier
+    accounts: AccountService
+    keys: KeyService
+    jwt_secret: str
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+    store = open_store(settings.resolved_database_url(), migrate=migrate)
+    secret = settings.resolved_secret_key()
+    verifier = KeyVerifier(store, ttl_seconds=settings.key_cache_seconds)
+    return Runtime(
+        settings=settings,
+        store=store,
+        verifier=verifier,
+        accounts=AccountService(store, secret=secret, token_ttl_seconds=settings.jwt_ttl_seconds),
+        keys=KeyService(store, verifier),
+        jwt_secret=secret,
+    )

@@ -1,0 +1,70 @@
+"""Queries over organisations and their developers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from lehnz.store.tables import developers, organizations
+
+
+@dataclass(frozen=True, slots=True)
+class DeveloperRecord:
+    id: str
+    organization_id: str
+    email: str
+    password_hash: str
+    created_at: datetime
+
+
+def insert_organization(
+    connection: Connection, *, organization_id: str, name: str, created_at: datetime
+) -> None:
+    connection.execute(
+        insert(organizations).values(
+            id=organization_id, name=name, settings={}, created_at=created_at
+        )
+    )
+
+
+def insert_developer(
+    connection: Connection,
+    *,
+    developer_id: str,
+    organization_id: str,
+    email: str,
+    password_hash: str,
+    created_at: datetime,
+) -> None:
+    connection.execute(
+        insert(developers).values(
+            id=developer_id,
+            organization_id=organization_id,
+            email=email,
+            password_hash=password_hash,
+            created_at=created_at,
+        )
+    )
+
+
+def find_developer_by_email(connection: Connection, email: str) -> DeveloperRecord | None:
+    row = connection.execute(select(developers).where(developers.c.email == email)).first()
+    return DeveloperRecord(**row._mapping) if row else None
+
+
+def set_password_hash(connection: Connection, *, developer_id: str, password_hash: str) -> None:
+    connection.execute(
+        update(developers)
+        .where(developers.c.id == developer_id)
+        .values(password_hash=password_hash)
+    )
+
+
+def organization_settings(connection: Connection, organization_id: str) -> dict[str, Any]:
+    value = connection.execute(
+        select(organizations.c.settings).where(organizations.c.id == organization_id)
+    ).scalar_one_or_none()
+    return dict(value or {})

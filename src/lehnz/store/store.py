@@ -1,0 +1,62 @@
+"""The ``Store``: one engine, read and write transactions, and driver errors translated."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import IntegrityError
+
+from lehnz.errors import Conflict
+from lehnz.store.database import WRITE_OPTION, create_db_engine
+from lehnz.store.migrate import upgrade_to_head
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction; under SQLite's WAL it never waits for a writer."""
+        with self.engine.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A transaction that commits on success and rolls back on any error.
+
+        A unique-key violation surfaces as ``Conflict`` so callers never see the driver.
+        """
+        try:
+            with self._writer.begin() as connection:
+                yield connection
+        except IntegrityError as exc:
+            raise Conflict("A record with the same unique key already exists") from exc
+
+    def migrate(self) -> None:
+        upgrade_to_head(self.engine)
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str, *, migrate: bool = True) -> Store:
+    store = Store(create_db_engine(url))
+    if migrate:
+        store.migrate()
+    return store

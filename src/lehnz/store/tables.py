@@ -1,0 +1,202 @@
+"""The schema: every table, every row scoped by organisation.
+
+Alembic migrations in ``migrations/versions`` create exactly this; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from lehnz.store.types import BigSerial, JsonDocument, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = 64  # our own ids: a prefix and random characters
+EXTERNAL_ID = 256  # ids a store sends: user_id, item_id, session_id
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("settings", JsonDocument, nullable=False, default=dict),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+developers = Table(
+    "developers",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column(
+        "organization_id",
+        String(ID),
+        ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column(
+        "organization_id",
+        String(ID),
+        ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("type", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    # SHA-256 of the whole key: keys carry 190+ random bits, so a fast hash is safe and the
+    # look-up stays an index probe rather than an argon2 verification per request.
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("last4", String(4), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    # Set when a key was rotated with a grace period: it works until then.
+    Column("expires_at", UTCDateTime, nullable=True),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column(
+        "organization_id",
+        String(ID),
+        ForeignKey("organizations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("item_id", String(EXTERNAL_ID), primary_key=True),
+    Column("item_type", String(64), nullable=False, default="product"),
+    Column("status", String(16), nullable=False, default="active"),
+    Column("attributes", JsonDocument, nullable=False, default=dict),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_items_org_updated", "organization_id", "updated_at"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column(
+        "organization_id",
+        String(ID),
+        ForeignKey("organizations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("user_id", String(EXTERNAL_ID), primary_key=True),
+    Column("attributes", JsonDocument, nullable=False, default=dict),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    # The log's order: the pipeline tails it by this sequence number.
+    Column("seq", BigSerial, primary_key=True, autoincrement=True),
+    Column(
+        "organization_id",
+        String(ID),
+        ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_id", String(128), nullable=True),
+    Column("user_id", String(EXTERNAL_ID), nullable=False),
+    Column("event_name", String(EXTERNAL_ID), nullable=False),
+    Column("item_id", String(EXTERNAL_ID), nullable=True),
+    Column("session_id", String(EXTERNAL_ID), nullable=True),
+    Column("recommendation_id", String(ID), nullable=True),
+    Column("previous_user_id", String(EXTERNAL_ID), nullable=True),
+    Column("context", JsonDocument, nullable=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    UniqueConstraint("organization_id", "event_id", name="uq_events_org_event_id"),
+    Index("ix_events_org_seq", "organization_id", "seq"),
+    Index("ix_events_org_user_seq", "organization_id", "user_id", "seq"),
+)
+
+identity_links = Table(
+    "identity_links",
+    metadata,
+    Column(
+        "organization_id",
+        String(ID),
+        ForeignKey("organizations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # An id that was merged away (e.g. an anonymous visitor) ...
+    Column("alias_user_id", String(EXTERNAL_ID), primary_key=True),
+    # ... and the identified user it now belongs to.
+    Column("canonical_user_id", String(EXTERNAL_ID), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_identity_links_canonical", "organization_id", "canonical_user_id"),
+)
+
+recommendation_logs = Table(
+    "recommendation_logs",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column(
+        "organization_id",
+        String(ID),
+        ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("endpoint", String(64), nullable=False),
+    Column("placement", String(EXTERNAL_ID), nullable=True),
+    Column("user_id", String(EXTERNAL_ID), nullable=True),
+    Column("item_ids", JsonDocument, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_recommendation_logs_org_created", "organization_id", "created_at"),
+    Index("ix_recommendation_logs_org_user", "organization_id", "user_id"),
+)
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column(
+        "organization_id",
+        String(ID),
+        ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("trained_at", UTCDateTime, nullable=True),
+    Column("manifest", JsonDocument, nullable=False, default=dict),
+    Column("artifact", LargeBinary, nullable=True),
+    Column("artifact_size", Integer, nullable=True),
+    Column("serving", Boolean, nullable=False, default=False),
+    Column("notes", Text, nullable=True),
+    UniqueConstraint("organization_id", "version", name="uq_models_org_version"),
+)

@@ -1,0 +1,59 @@
+"""Builders for test data, through the public API only."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from fastapi.testclient import TestClient
+
+DOMAIN = {"X-Domain": "commerce"}
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Account:
+    email: str
+    organization_id: str
+    developer_id: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {**DOMAIN, "Authorization": f"Bearer {self.token}"}
+
+
+def register(client: TestClient, *, email: str | None = None) -> Account:
+    email = email or f"dev-{secrets.token_hex(6)}@example.com"
+    response = client.post(
+        "/api/v1/auth/register",
+        headers=DOMAIN,
+        json={"email": email, "password": PASSWORD, "organization_name": "Test Store"},
+    )
+    assert response.status_code == 201, response.text
+    data = response.json()["data"]
+    return Account(email, data["organization_id"], data["developer_id"], data["token"])
+
+
+def create_key(client: TestClient, account: Account, key_type: str, name: str = "test") -> dict:
+    response = client.post(
+        "/api/v1/keys", headers=account.headers, json={"type": key_type, "name": name}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["data"]
+
+
+def key_headers(key: str) -> dict[str, str]:
+    return {**DOMAIN, "X-API-KEY": key}
+
+
+def assert_error(response, status: int, *fragments: str) -> dict:  # type: ignore[no-untyped-def]
+    """The answer is the error envelope with this status, and its message says each fragment."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["success"] is False
+    assert set(body) >= {"message", "error"}
+    text = f"{body['message']} {body['error']}".lower()
+    for fragment in fragments:
+        assert fragment.lower() in text, f"{fragment!r} not in {text!r}"
+    return body
