@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from lehnz import __version__
-from lehnz.api import auth, health, keys
+from lehnz.api import auth, catalog, events, health, keys, uploads
+from lehnz.api.cors import PublishableCORSMiddleware
 from lehnz.api.deps import require_domain
 from lehnz.api.envelope import install_error_handlers
+from lehnz.api.limits import BodyLimitMiddleware
 from lehnz.api.metrics import Metrics, MetricsMiddleware
 from lehnz.config import Settings
 from lehnz.runtime import Runtime, build_runtime
@@ -55,9 +57,17 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     if settings.service in ("all", "ingestion"):
         app.include_router(auth.router, dependencies=api)
         app.include_router(keys.router, dependencies=api)
+        app.include_router(catalog.router, dependencies=api)
+        app.include_router(uploads.router, dependencies=api)
+        app.include_router(events.router, dependencies=api)
     app.include_router(health.router)
 
-    # Outermost first: metrics see every answer, errors included (Starlette's own
-    # ServerErrorMiddleware still wraps everything and turns crashes into the envelope).
+    # add_middleware puts each new one outside the previous, so read these bottom-up:
+    # metrics (outermost) see every answer, refusals included; CORS answers browsers'
+    # preflights before anything checks headers they do not send; the body limit refuses
+    # oversized bodies before a handler reads them. Starlette's ServerErrorMiddleware still
+    # wraps everything and turns crashes into the envelope.
+    app.add_middleware(BodyLimitMiddleware, upload_limit=settings.max_upload_bytes)
+    app.add_middleware(PublishableCORSMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

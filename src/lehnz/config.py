@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         description="How long a verified API key is trusted without a database look-up.",
     )
     service: Service = "all"
+    max_upload_bytes: int = Field(
+        default=1024**3, ge=1, description="Largest file accepted by /api/v1/upload/*."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -43,6 +43,8 @@ class LehnzError(Exception):
         self.message = message or self.default_message
         self.detail = detail or self.message
         self.headers = dict(headers or {})
+        #: More fields for the error envelope, e.g. an import report under ``data``.
+        self.extra: dict[str, object] = {}
         super().__init__(self.message)
 
 

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 
 from lehnz.auth.key_verifier import KeyVerifier
 from lehnz.auth.service import AccountService, KeyService
+from lehnz.catalog.service import CatalogService
 from lehnz.config import Settings
+from lehnz.events.log import EventLog
+from lehnz.imports.importer import Importer
 from lehnz.store import Store, open_store
 
 
@@ -21,6 +24,9 @@ class Runtime:
     verifier: KeyVerifier
     accounts: AccountService
     keys: KeyService
+    catalog: CatalogService
+    events: EventLog
+    importer: Importer
     jwt_secret: str
 
     def close(self) -> None:
@@ -37,5 +43,8 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         verifier=verifier,
         accounts=AccountService(store, secret=secret, token_ttl_seconds=settings.jwt_ttl_seconds),
         keys=KeyService(store, verifier),
+        catalog=CatalogService(store),
+        events=EventLog(store),
+        importer=Importer(store),
         jwt_secret=secret,
     )

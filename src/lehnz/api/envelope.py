@@ -54,6 +54,7 @@ def error_response(exc: LehnzError) -> JSONResponse:
         "message": exc.message,
         "error": exc.detail,
         "code": exc.code,
+        **exc.extra,
     }
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers or None)
 

@@ -1,0 +1,116 @@
+"""Items and users (secret key)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from lehnz.api.batch_body import RawJson, one_or_many
+from lehnz.api.deps import RuntimeDep, SecretKey
+from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
+from lehnz.catalog.models import ItemIn, UserIn
+from lehnz.catalog.service import UpsertResult
+from lehnz.validation import parse_batch
+
+router = APIRouter(prefix="/api/v1", tags=["catalog"], responses=ERROR_RESPONSES)
+
+MAX_BATCH = 10_000
+_CREDENTIAL = "**Credential: secret key** (`X-API-KEY: lehnz_sk_…`). "
+
+
+class UpsertOut(BaseModel):
+    upserted: int
+    created: int
+    updated: int
+
+
+class ItemOut(BaseModel):
+    item_id: str
+    item_type: str
+    status: str
+    attributes: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserOut(BaseModel):
+    user_id: str
+    attributes: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ErasureOut(BaseModel):
+    user_id: str
+    erased: dict[str, int]
+
+
+def _upserted(result: UpsertResult) -> UpsertOut:
+    return UpsertOut(upserted=result.upserted, created=result.created, updated=result.updated)
+
+
+@router.post(
+    "/items",
+    summary="Upsert items",
+    description=_CREDENTIAL
+    + "One item or an array of up to 10,000, upserted by `item_id`. Fields left out keep their "
+    "stored value; `attributes` is replaced whole. A batch with any invalid item is refused "
+    "whole (400, naming each bad index) and stores nothing.",
+    openapi_extra=one_or_many(ItemIn, max_items=MAX_BATCH),
+)
+def upsert_items(payload: RawJson, key: SecretKey, runtime: RuntimeDep) -> Envelope[UpsertOut]:
+    batch = parse_batch(payload, ItemIn, root="items", max_size=MAX_BATCH)
+    result = runtime.catalog.upsert_items(organization_id=key.organization_id, batch=batch)
+    return ok(_upserted(result), f"{result.upserted} items upserted")
+
+
+@router.post(
+    "/users",
+    summary="Upsert users",
+    description=_CREDENTIAL
+    + "One user or an array of up to 10,000, upserted by `user_id`; all or nothing.",
+    openapi_extra=one_or_many(UserIn, max_items=MAX_BATCH),
+)
+def upsert_users(payload: RawJson, key: SecretKey, runtime: RuntimeDep) -> Envelope[UpsertOut]:
+    batch = parse_batch(payload, UserIn, root="users", max_size=MAX_BATCH)
+    result = runtime.catalog.upsert_users(organization_id=key.organization_id, batch=batch)
+    return ok(_upserted(result), f"{result.upserted} users upserted")
+
+
+@router.get("/items/{item_id}", summary="Get an item", description=_CREDENTIAL)
+def get_item(item_id: str, key: SecretKey, runtime: RuntimeDep) -> Envelope[ItemOut]:
+    record = runtime.catalog.get_item(organization_id=key.organization_id, item_id=item_id)
+    return ok(ItemOut(**asdict(record)))
+
+
+@router.get("/users/{user_id}", summary="Get a user", description=_CREDENTIAL)
+def get_user(user_id: str, key: SecretKey, runtime: RuntimeDep) -> Envelope[UserOut]:
+    record = runtime.catalog.get_user(organization_id=key.organization_id, user_id=user_id)
+    return ok(UserOut(**asdict(record)))
+
+
+@router.delete(
+    "/items/{item_id}",
+    summary="Delete an item",
+    description=_CREDENTIAL + "Sets the status to `deleted`: the item is never recommended again.",
+)
+def delete_item(item_id: str, key: SecretKey, runtime: RuntimeDep) -> Envelope[dict[str, str]]:
+    runtime.catalog.delete_item(organization_id=key.organization_id, item_id=item_id)
+    return ok({"item_id": item_id, "status": "deleted"}, "Item deleted")
+
+
+@router.delete(
+    "/users/{user_id}",
+    summary="Erase a user",
+    description=_CREDENTIAL
+    + "Right to erasure: deletes the profile, every event (including those of anonymous ids "
+    "merged into the user), identity links and recommendation logs. 404 when nothing was "
+    "stored about the user.",
+)
+def erase_user(user_id: str, key: SecretKey, runtime: RuntimeDep) -> Envelope[ErasureOut]:
+    erased = runtime.catalog.erase_user(organization_id=key.organization_id, user_id=user_id)
+    return ok(ErasureOut(user_id=user_id, erased=erased), "User erased")

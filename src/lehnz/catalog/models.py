@@ -1,0 +1,53 @@
+"""What an item and a user are, as the store sends them (API, uploads and the CLI alike)."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, field_validator
+
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"\S")]
+ItemStatus = Literal["active", "inactive", "deleted"]
+
+
+def normalise_price(attributes: dict[str, Any]) -> dict[str, Any]:
+    """A ``price`` that arrives as a numeric string is stored as a number; any other
+    non-number price is refused, since the price-aware engines read it as one."""
+    if "price" not in attributes or attributes["price"] is None:
+        return attributes
+    price = attributes["price"]
+    if isinstance(price, str):
+        try:
+            price = float(price.strip().replace(",", ""))
+        except ValueError:
+            raise ValueError(f"price must be a number, got '{attributes['price']}'") from None
+        price = int(price) if price.is_integer() else price
+    if isinstance(price, bool) or not isinstance(price, int | float) or not math.isfinite(price):
+        raise ValueError(f"price must be a number, got {attributes['price']!r}")
+    if price < 0:
+        raise ValueError("price must not be negative")
+    return {**attributes, "price": price}
+
+
+class ItemIn(BaseModel):
+    """Fields left out keep their stored value on an update; ``attributes`` is replaced whole."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    item_id: ExternalId
+    item_type: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "product"
+    status: ItemStatus = "active"
+    attributes: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @field_validator("attributes")
+    @classmethod
+    def _price_is_a_number(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return normalise_price(value)
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    user_id: ExternalId
+    attributes: dict[str, JsonValue] = Field(default_factory=dict)

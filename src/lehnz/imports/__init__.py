@@ -1,0 +1,1 @@
+"""Importing whole files of items, users or events: CSV, JSON arrays or NDJSON, gzip or not."""

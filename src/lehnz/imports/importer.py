@@ -1,0 +1,170 @@
+"""The importer behind ``/api/v1/upload/*`` and ``lehnz import``: stream, validate, write.
+
+Valid records are written in chunks of ``CHUNK_SIZE``, each chunk one transaction, so memory
+stays flat. Every rejected record is counted and the first ``MAX_REPORTED`` are reported with
+their line. In strict mode the file is read twice: first to validate every record, then, only
+if none was rejected, to write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from pydantic import BaseModel, ValidationError
+
+from lehnz.catalog.models import ItemIn, UserIn
+from lehnz.catalog.service import write_items, write_users
+from lehnz.errors import ValidationFailed
+from lehnz.events.log import append_events
+from lehnz.events.models import EventIn
+from lehnz.imports.readers import (
+    BadRecord,
+    Format,
+    Record,
+    UnreadableFile,
+    detect_format,
+    open_binary,
+    read_records,
+)
+from lehnz.imports.rows import Kind, to_object
+from lehnz.store import Store
+from lehnz.validation import describe
+
+CHUNK_SIZE = 2_000
+MAX_REPORTED = 100
+
+_MODELS: dict[Kind, type[BaseModel]] = {"items": ItemIn, "users": UserIn, "events": EventIn}
+
+
+@dataclass
+class Rejection:
+    line: int
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    kind: Kind
+    format: Format
+    rows: int = 0
+    imported: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    errors: list[Rejection] = field(default_factory=list)
+
+    def reject(self, line: int, reason: str) -> None:
+        self.rejected += 1
+        if len(self.errors) < MAX_REPORTED:
+            self.errors.append(Rejection(line, reason))
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "format": self.format,
+            "rows": self.rows,
+            "imported": self.imported,
+            "updated": self.updated,
+            "rejected": self.rejected,
+            "errors": [{"line": e.line, "reason": e.reason} for e in self.errors],
+            "errors_truncated": self.rejected > len(self.errors),
+        }
+        if self.kind == "events":
+            data["duplicates"] = self.duplicates
+            del data["updated"]
+        return data
+
+
+Progress = Callable[[int], None]
+
+
+class Importer:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def run(
+        self,
+        *,
+        kind: Kind,
+        organization_id: str,
+        raw: IO[bytes],
+        filename: str | None,
+        strict: bool = False,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Import ``raw`` (seekable; gzip or not). ``UnreadableFile`` if it cannot be read at
+        all; in strict mode ``ValidationFailed`` (with the report) if any record is bad."""
+        binary = open_binary(raw)
+        file_format = detect_format(filename, binary)
+        if strict:
+            check = ImportReport(kind, file_format)
+            for _ in self._valid(kind, binary, file_format, check):
+                pass
+            if check.rejected:
+                raise _strict_failure(check)
+            raw.seek(0)
+            binary = open_binary(raw)
+        report = ImportReport(kind, file_format)
+        chunk: list[Any] = []
+        for obj in self._valid(kind, binary, file_format, report):
+            chunk.append(obj)
+            if len(chunk) >= CHUNK_SIZE:
+                self._write(kind, organization_id, chunk, report)
+                chunk = []
+                if progress:
+                    progress(raw.tell())
+        if chunk:
+            self._write(kind, organization_id, chunk, report)
+        if progress:
+            progress(raw.tell())
+        return report
+
+    def _valid(
+        self, kind: Kind, binary: IO[bytes], file_format: Format, report: ImportReport
+    ) -> Iterator[Any]:
+        model = _MODELS[kind]
+        for record in read_records(binary, file_format):
+            report.rows += 1
+            if isinstance(record, BadRecord):
+                report.reject(record.line, record.reason)
+                continue
+            yield from _validated(model, kind, record, file_format, report)
+
+    def _write(
+        self, kind: Kind, organization_id: str, chunk: list[Any], report: ImportReport
+    ) -> None:
+        with self._store.write() as connection:
+            if kind == "events":
+                stored = append_events(connection, organization_id=organization_id, batch=chunk)
+                report.imported += stored
+                report.duplicates += len(chunk) - stored
+                return
+            writer = write_items if kind == "items" else write_users
+            result = writer(connection, organization_id=organization_id, batch=chunk)
+            report.imported += result.created
+            report.updated += result.updated
+
+
+def _validated(
+    model: type[BaseModel], kind: Kind, record: Record, file_format: Format, report: ImportReport
+) -> Iterator[Any]:
+    try:
+        obj = to_object(kind, record.values, from_csv=file_format == "csv")
+        yield model.model_validate(obj)
+    except ValidationError as exc:
+        report.reject(record.line, "; ".join(describe(exc, prefix="")))
+
+
+def _strict_failure(report: ImportReport) -> ValidationFailed:
+    shown = [f"line {e.line}: {e.reason}" for e in report.errors]
+    error = ValidationFailed(
+        shown,
+        message=f"{report.rejected} of {report.rows} rows invalid; strict mode stored nothing",
+    )
+    error.extra = {"data": report.as_dict()}
+    return error
+
+
+__all__ = ["ImportReport", "Importer", "UnreadableFile"]
