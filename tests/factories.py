@@ -57,3 +57,46 @@ def assert_error(response, status: int, *fragments: str) -> dict:  # type: ignor
     for fragment in fragments:
         assert fragment.lower() in text, f"{fragment!r} not in {text!r}"
     return body
+
+
+@dataclass
+class Tenant:
+    """A registered organisation with one key of each type."""
+
+    account: Account
+    publishable: str
+    secret: str
+
+    @property
+    def secret_headers(self) -> dict[str, str]:
+        return key_headers(self.secret)
+
+    @property
+    def publishable_headers(self) -> dict[str, str]:
+        return key_headers(self.publishable)
+
+    @property
+    def organization_id(self) -> str:
+        return self.account.organization_id
+
+
+def tenant(client: TestClient) -> Tenant:
+    account = register(client)
+    return Tenant(
+        account=account,
+        publishable=create_key(client, account, "publishable")["key"],
+        secret=create_key(client, account, "secret")["key"],
+    )
+
+
+def rows_of(client: TestClient, table, **where):  # type: ignore[no-untyped-def]
+    """Rows of ``table`` read straight from the app's database, for checks the API cannot
+    make (what is stored, and that nothing is left behind)."""
+    from sqlalchemy import select
+
+    store = client.app.state.runtime.store  # type: ignore[attr-defined]
+    query = select(table)
+    for column, value in where.items():
+        query = query.where(table.c[column] == value)
+    with store.read() as connection:
+        return [dict(row._mapping) for row in connection.execute(query)]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
@@ -11,6 +12,10 @@ from rich.console import Console
 from rich.panel import Panel
 
 from lehnz.config import Service, Settings
+from lehnz.imports.rows import Kind
+
+if TYPE_CHECKING:
+    from lehnz.imports.importer import ImportReport
 
 app = typer.Typer(help="lehnz: a self-hosted recommendations API for online stores.")
 console = Console()
@@ -87,3 +92,78 @@ def migrate(data_dir: DataDir = None) -> None:
     store = open_store(settings.resolved_database_url())
     store.close()
     console.print("Database schema is up to date.")
+
+
+class ImportKind(StrEnum):
+    items = "items"
+    users = "users"
+    events = "events"
+
+
+IMPORT_KINDS: dict[ImportKind, Kind] = {
+    ImportKind.items: "items",
+    ImportKind.users: "users",
+    ImportKind.events: "events",
+}
+
+
+@app.command("import")
+def import_file(
+    kind: Annotated[ImportKind, typer.Argument(help="What the file holds.")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    org: Annotated[str, typer.Option("--org", help="The organisation to import into.")],
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Import nothing if any row is invalid.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Import a CSV, JSON array or NDJSON file (gzip or not), as /api/v1/upload/* does."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    from lehnz.errors import ValidationFailed
+    from lehnz.imports.importer import UnreadableFile
+    from lehnz.runtime import build_runtime
+    from lehnz.store import accounts as account_queries
+
+    runtime = build_runtime(_settings(data_dir))
+    try:
+        with runtime.store.read() as connection:
+            if not account_queries.organization_exists(connection, org):
+                console.print(f"[red]No organisation with id '{org}'.[/]")
+                raise typer.Exit(2)
+        columns = (*Progress.get_default_columns()[:1], BarColumn(), DownloadColumn())
+        with Progress(*columns, TimeRemainingColumn(), console=console) as progress:
+            task = progress.add_task(f"Importing {kind.value}", total=file.stat().st_size)
+            with file.open("rb") as raw:
+                report = runtime.importer.run(
+                    kind=IMPORT_KINDS[kind],
+                    organization_id=org,
+                    raw=raw,
+                    filename=file.name,
+                    strict=strict,
+                    progress=lambda done: progress.update(task, completed=done),
+                )
+    except UnreadableFile as exc:
+        console.print(f"[red]Cannot import {file}: {exc}[/]")
+        raise typer.Exit(1) from exc
+    except ValidationFailed as exc:
+        console.print(f"[red]{exc.message}[/]")
+        for problem in exc.problems[:20]:
+            console.print(f"  {problem}")
+        raise typer.Exit(1) from exc
+    finally:
+        runtime.close()
+    _print_report(report)
+
+
+def _print_report(report: ImportReport) -> None:
+    counts = f"rows {report.rows:,}, imported {report.imported:,}, "
+    if report.kind == "events":
+        counts += f"duplicates {report.duplicates:,}, "
+    else:
+        counts += f"updated {report.updated:,}, "
+    console.print(f"[bold]{report.kind}[/] ({report.format}): {counts}rejected {report.rejected:,}")
+    for error in report.errors[:20]:
+        console.print(f"  line {error.line}: {error.reason}")
+    if report.rejected > 20:
+        console.print(f"  ... and {report.rejected - 20:,} more rejected rows")

@@ -68,3 +68,10 @@ def organization_settings(connection: Connection, organization_id: str) -> dict[
         select(organizations.c.settings).where(organizations.c.id == organization_id)
     ).scalar_one_or_none()
     return dict(value or {})
+
+
+def organization_exists(connection: Connection, organization_id: str) -> bool:
+    found = connection.execute(
+        select(organizations.c.id).where(organizations.c.id == organization_id)
+    ).first()
+    return found is not None

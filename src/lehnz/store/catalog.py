@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, or_, select, update
+from sqlalchemy import Connection, Table, delete, func, or_, select, update
 
 from lehnz.store.tables import events, identity_links, items, recommendation_logs, users
 from lehnz.store.upsert import upsert
@@ -142,3 +142,13 @@ def erase_user(connection: Connection, *, organization_id: str, user_id: str) ->
         ).rowcount,
     }
     return counts
+
+
+def count_items(connection: Connection, *, organization_id: str) -> int:
+    return int(
+        connection.execute(
+            select(func.count())
+            .select_from(items)
+            .where(items.c.organization_id == organization_id)
+        ).scalar_one()
+    )
