@@ -1,0 +1,100 @@
+"""What checking an API key costs per request.
+
+In process: ``KeyVerifier.verify`` with a warm cache (the normal case) and with the cache
+disabled (a database look-up every time). Over HTTP against a real ``lehnz serve``: a
+keyed path whose handler does almost nothing besides the key check (``POST
+/api/v1/events/ingest`` with an invalid body, refused after the key is checked) beside the
+same request without a key (refused before any key check).
+
+    .venv/bin/python bench/auth_overhead.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from upload import free_port, wait_ready  # noqa: E402
+
+from lehnz.auth.key_verifier import KeyVerifier  # noqa: E402
+from lehnz.config import Settings  # noqa: E402
+from lehnz.runtime import build_runtime  # noqa: E402
+
+N = 20_000
+
+
+def in_process() -> None:
+    runtime = build_runtime(Settings(data_dir=Path(tempfile.mkdtemp()), secret_key="b" * 40))
+    org = runtime.accounts.register(
+        email="b@example.com", password="benchmark", organization_name="B"
+    ).organization_id
+    key = runtime.keys.create(organization_id=org, key_type="publishable", name="b").key
+    for label, ttl in (("warm cache", 5.0), ("no cache (database each time)", 0.0)):
+        verifier = KeyVerifier(runtime.store, ttl_seconds=ttl)
+        verifier.verify(key)
+        n = N if ttl else N // 10
+        started = time.perf_counter()
+        for _ in range(n):
+            verifier.verify(key)
+        per_call = (time.perf_counter() - started) / n * 1e6
+        print(f"verify(), {label}: {per_call:.1f} µs per call")
+    runtime.close()
+
+
+def over_http() -> None:
+    import os
+    import signal
+    import subprocess
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEHNZ_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "lehnz", "serve", "--data-dir", tempfile.mkdtemp(), "--port",
+         str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(base, server)
+        client = httpx.Client(base_url=base)
+        domain = {"X-Domain": "commerce"}
+        token = client.post(
+            "/api/v1/auth/register",
+            headers=domain,
+            json={"email": "b@example.com", "password": "benchmark", "organization_name": "B"},
+        ).json()["data"]["token"]
+        key = client.post(
+            "/api/v1/keys",
+            headers={**domain, "Authorization": f"Bearer {token}"},
+            json={"type": "publishable"},
+        ).json()["data"]["key"]
+        cases = {
+            "no key (401 before any key check)": domain,
+            "valid key (key checked, then 400 on the body)": {**domain, "X-API-KEY": key},
+        }
+        for label, headers in cases.items():
+            times = []
+            for _ in range(3000):
+                started = time.perf_counter()
+                client.post("/api/v1/events/ingest", headers=headers, json=[])
+                times.append(time.perf_counter() - started)
+            times = sorted(times[500:])
+            p50 = statistics.median(times) * 1e3
+            p99 = times[int(len(times) * 0.99)] * 1e3
+            print(f"HTTP, {label}: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    in_process()
+    over_http()
