@@ -20,11 +20,11 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from upload import free_port, wait_ready  # noqa: E402
+from upload import free_port, wait_ready
 
-from lehnz.auth.key_verifier import KeyVerifier  # noqa: E402
-from lehnz.config import Settings  # noqa: E402
-from lehnz.runtime import build_runtime  # noqa: E402
+from lehnz.auth.key_verifier import KeyVerifier
+from lehnz.config import Settings
+from lehnz.runtime import build_runtime
 
 N = 20_000
 
@@ -56,8 +56,16 @@ def over_http() -> None:
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEHNZ_")}
     server = subprocess.Popen(
-        [sys.executable, "-m", "lehnz", "serve", "--data-dir", tempfile.mkdtemp(), "--port",
-         str(port)],
+        [
+            sys.executable,
+            "-m",
+            "lehnz",
+            "serve",
+            "--data-dir",
+            tempfile.mkdtemp(),
+            "--port",
+            str(port),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
