@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 import uvicorn
 from rich.console import Console
-from rich.panel import Panel
 
 from lehnz.config import Service, Settings
 from lehnz.imports.rows import Kind
@@ -73,14 +72,13 @@ def _print_demo(runtime: object, url: str) -> None:
 
     assert isinstance(runtime, Runtime)
     demo = prepare_demo(runtime)
-    body = (
-        f"URL              [bold]{url}[/]   (API docs: {url}/docs)\n"
-        f"Dashboard login  {demo.email} / {demo.password}\n"
-        f"Organisation     {demo.organization_id}\n"
-        f"Publishable key  [green]{demo.publishable_key}[/]\n"
-        f"Secret key       [yellow]{demo.secret_key}[/]"
-    )
-    console.print(Panel(body, title="lehnz demo", expand=False), soft_wrap=True)
+    console.rule("lehnz demo")
+    console.print(f"URL              [bold]{url}[/]   (API docs: {url}/docs)", soft_wrap=True)
+    console.print(f"Dashboard login  {demo.email} / {demo.password}", soft_wrap=True)
+    console.print(f"Organisation     {demo.organization_id}", soft_wrap=True)
+    console.print(f"Publishable key  [green]{demo.publishable_key}[/]", soft_wrap=True)
+    console.print(f"Secret key       [yellow]{demo.secret_key}[/]", soft_wrap=True)
+    console.rule()
 
 
 @app.command()
