@@ -12,6 +12,7 @@ from lehnz.auth.key_verifier import KeyVerifier
 from lehnz.auth.service import AccountService, KeyService
 from lehnz.catalog.service import CatalogService
 from lehnz.config import Settings
+from lehnz.events.history import EventHistory
 from lehnz.events.log import EventLog
 from lehnz.imports.importer import Importer
 from lehnz.store import Store, open_store
@@ -26,6 +27,7 @@ class Runtime:
     keys: KeyService
     catalog: CatalogService
     events: EventLog
+    history: EventHistory
     importer: Importer
     jwt_secret: str
 
@@ -45,6 +47,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         keys=KeyService(store, verifier),
         catalog=CatalogService(store),
         events=EventLog(store),
+        history=EventHistory(store),
         importer=Importer(store),
         jwt_secret=secret,
     )

@@ -24,6 +24,7 @@ PATHS = [
     ("POST", "/api/v1/users", "secret", {"json": {"user_id": "u1"}}),
     ("GET", "/api/v1/items/{item_id}", "secret", {}),
     ("GET", "/api/v1/users/{user_id}", "secret", {}),
+    ("GET", "/api/v1/users/{user_id}/events", "secret", {}),
     ("DELETE", "/api/v1/items/{item_id}", "secret", {}),
     ("DELETE", "/api/v1/users/{user_id}", "secret", {}),
     ("POST", "/api/v1/upload/items", "secret", {"files": CSV}),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 
 from lehnz.api.batch_body import RawJson, one_or_many
 from lehnz.api.deps import RuntimeDep, SecretKey
@@ -91,6 +91,63 @@ def get_item(item_id: str, key: SecretKey, runtime: RuntimeDep) -> Envelope[Item
 def get_user(user_id: str, key: SecretKey, runtime: RuntimeDep) -> Envelope[UserOut]:
     record = runtime.catalog.get_user(organization_id=key.organization_id, user_id=user_id)
     return ok(UserOut(**asdict(record)))
+
+
+class StoredEventOut(BaseModel):
+    event_id: str | None
+    user_id: str
+    event_name: str
+    item_id: str | None
+    session_id: str | None
+    recommendation_id: str | None
+    previous_user_id: str | None
+    context: Any
+    timestamp: datetime
+    received_at: datetime
+
+
+class EventPageOut(BaseModel):
+    user_id: str = Field(description="The identified user the requested id resolves to.")
+    user_ids: list[str] = Field(description="Every id whose events are included.")
+    events: list[StoredEventOut]
+    next: str | None = Field(description="Pass as `before` for the next page; null at the end.")
+
+
+@router.get(
+    "/users/{user_id}/events",
+    summary="A user's stored events",
+    description=_CREDENTIAL
+    + "The events stored for the user and every id merged into it (identity stitching), "
+    "newest first, `limit` per page (1 to 1,000, default 100); pass the answer's `next` as "
+    '`before` for the next page. For debugging "my events don\'t show".',
+)
+def user_events(
+    user_id: str,
+    key: SecretKey,
+    runtime: RuntimeDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before: Annotated[str | None, Query(description="A `next` cursor.")] = None,
+) -> Envelope[EventPageOut]:
+    page = runtime.history.page(
+        organization_id=key.organization_id, user_id=user_id, limit=limit, before=before
+    )
+    stored = [
+        StoredEventOut(
+            event_id=e.event_id,
+            user_id=e.user_id,
+            event_name=e.event_name,
+            item_id=e.item_id,
+            session_id=e.session_id,
+            recommendation_id=e.recommendation_id,
+            previous_user_id=e.previous_user_id,
+            context=e.context,
+            timestamp=e.occurred_at,
+            received_at=e.received_at,
+        )
+        for e in page.events
+    ]
+    out = EventPageOut(user_id=page.user_id, user_ids=page.user_ids, events=stored, next=page.next)
+    return ok(out)
 
 
 @router.delete(

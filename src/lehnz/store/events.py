@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text
 
 from lehnz.store.tables import events
 from lehnz.store.upsert import insert_ignoring_duplicates
@@ -16,27 +19,32 @@ def append(connection: Connection, *, organization_id: str, rows: Sequence[dict[
 
     A row whose ``event_id`` the organisation already sent (earlier, or earlier in this
     batch) is skipped, which makes retries safe. Rows without an ``event_id`` are always
-    stored.
+    stored, under a generated ``evt_…`` id.
     """
+    if connection.dialect.name == "postgresql":
+        # Serialise appends per organisation until commit, so that within an organisation
+        # sequence numbers become visible in order and the pipeline's cursor never skips
+        # an event committed late. (SQLite writers are serialised already.)
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:org))"), {"org": organization_id}
+        )
     sent_ids = [row["event_id"] for row in rows if row.get("event_id")]
     known = _known_event_ids(connection, organization_id, sent_ids) if sent_ids else set()
-    fresh_with_id: list[dict[str, Any]] = []
-    without_id: list[dict[str, Any]] = []
+    fresh: list[dict[str, Any]] = []
     for row in rows:
         event_id = row.get("event_id")
         if not event_id:
-            without_id.append(row)
-        elif event_id not in known:
+            row["event_id"] = "evt_" + secrets.token_hex(12)
+        elif event_id in known:
+            continue
+        else:
             known.add(event_id)
-            fresh_with_id.append(row)
-    if without_id:
-        connection.execute(events.insert(), without_id)
-    if fresh_with_id:
-        # ON CONFLICT still guards against a concurrent request carrying the same event_id.
-        insert_ignoring_duplicates(
-            connection, events, fresh_with_id, key=["organization_id", "event_id"]
-        )
-    return len(without_id) + len(fresh_with_id)
+        fresh.append(row)
+    if fresh:
+        # In the batch's order, so sequence numbers follow it. ON CONFLICT still guards
+        # against a concurrent request carrying the same event_id.
+        insert_ignoring_duplicates(connection, events, fresh, key=["organization_id", "event_id"])
+    return len(fresh)
 
 
 def _known_event_ids(connection: Connection, organization_id: str, ids: list[str]) -> set[str]:
@@ -61,3 +69,52 @@ def count_for_organization(connection: Connection, organization_id: str) -> int:
             .where(events.c.organization_id == organization_id)
         ).scalar_one()
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    seq: int
+    event_id: str | None
+    user_id: str
+    event_name: str
+    item_id: str | None
+    session_id: str | None
+    recommendation_id: str | None
+    previous_user_id: str | None
+    context: Any
+    occurred_at: datetime
+    received_at: datetime
+
+
+_STORED_COLUMNS = [events.c[name] for name in StoredEvent.__slots__]
+
+
+def for_users(
+    connection: Connection,
+    *,
+    organization_id: str,
+    user_ids: Sequence[str],
+    before_seq: int | None,
+    limit: int,
+) -> list[StoredEvent]:
+    """Events of any of ``user_ids``, newest first, below ``before_seq`` if given."""
+    query = select(*_STORED_COLUMNS).where(
+        events.c.organization_id == organization_id, events.c.user_id.in_(list(user_ids))
+    )
+    if before_seq is not None:
+        query = query.where(events.c.seq < before_seq)
+    rows = connection.execute(query.order_by(events.c.seq.desc()).limit(limit))
+    return [StoredEvent(**row._mapping) for row in rows]
+
+
+def after(
+    connection: Connection, *, organization_id: str, after_seq: int, limit: int
+) -> list[StoredEvent]:
+    """The log of one organisation from ``after_seq`` on, oldest first: the pipeline's read."""
+    rows = connection.execute(
+        select(*_STORED_COLUMNS)
+        .where(events.c.organization_id == organization_id, events.c.seq > after_seq)
+        .order_by(events.c.seq)
+        .limit(limit)
+    )
+    return [StoredEvent(**row._mapping) for row in rows]

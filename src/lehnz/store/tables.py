@@ -6,8 +6,10 @@ Alembic migrations in ``migrations/versions`` create exactly this; a test compar
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -199,4 +201,60 @@ models = Table(
     Column("serving", Boolean, nullable=False, default=False),
     Column("notes", Text, nullable=True),
     UniqueConstraint("organization_id", "version", name="uq_models_org_version"),
+)
+
+# The pipeline's position in each organisation's event log: events up to ``last_seq`` have
+# been applied to user states, identity links and attributions, in the same transaction as
+# this row was moved, so a restart resumes exactly where it stopped.
+pipeline_cursors = Table(
+    "pipeline_cursors",
+    metadata,
+    Column(
+        "organization_id",
+        String(ID),
+        ForeignKey("organizations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("last_seq", BigInteger, nullable=False, default=0),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# What the serving side reads about a shopper: recent events, cart, price profile. One small
+# JSON document per (canonical) user, kept current by the pipeline.
+user_states = Table(
+    "user_states",
+    metadata,
+    Column(
+        "organization_id",
+        String(ID),
+        ForeignKey("organizations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("user_id", String(EXTERNAL_ID), primary_key=True),
+    Column("state", JsonDocument, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Events credited to the recommendation list they came from.
+attributions = Table(
+    "attributions",
+    metadata,
+    Column("event_seq", BigInteger, primary_key=True),
+    Column(
+        "organization_id",
+        String(ID),
+        ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("recommendation_id", String(ID), nullable=False),
+    Column("endpoint", String(64), nullable=False),
+    Column("placement", String(EXTERNAL_ID), nullable=True),
+    Column("user_id", String(EXTERNAL_ID), nullable=False),
+    Column("event_name", String(EXTERNAL_ID), nullable=False),
+    Column("family", String(16), nullable=False),
+    Column("item_id", String(EXTERNAL_ID), nullable=True),
+    Column("revenue", Float, nullable=False, default=0.0),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Index("ix_attributions_org_occurred", "organization_id", "occurred_at"),
+    Index("ix_attributions_org_user", "organization_id", "user_id"),
 )

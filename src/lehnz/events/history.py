@@ -1,0 +1,64 @@
+"""A user's stored events, identities stitched, for the developer asking "where are my events"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lehnz.errors import ValidationFailed
+from lehnz.store import Store
+from lehnz.store import events as event_queries
+from lehnz.store import identity as identity_queries
+from lehnz.store.events import StoredEvent
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    user_id: str
+    user_ids: list[str]
+    events: list[StoredEvent]
+    next: str | None
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    if cursor is None or cursor == "":
+        return None
+    if not cursor.isdigit():
+        raise ValidationFailed(["before: not a cursor from a previous page's 'next'"])
+    return int(cursor)
+
+
+class EventHistory:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def page(
+        self, *, organization_id: str, user_id: str, limit: int, before: str | None
+    ) -> EventPage:
+        """Newest first. ``user_id`` may be an alias: the page covers the identified user and
+        every id merged into it, so an anonymous history shows once it is stitched."""
+        before_seq = decode_cursor(before)
+        with self._store.read() as connection:
+            canonical = identity_queries.canonical_of(
+                connection, organization_id=organization_id, user_id=user_id
+            )
+            ids = [
+                canonical,
+                *identity_queries.aliases_of(
+                    connection, organization_id=organization_id, user_id=canonical
+                ),
+            ]
+            rows = event_queries.for_users(
+                connection,
+                organization_id=organization_id,
+                user_ids=ids,
+                before_seq=before_seq,
+                limit=limit + 1,
+            )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return EventPage(
+            user_id=canonical,
+            user_ids=ids,
+            events=rows,
+            next=str(rows[-1].seq) if more and rows else None,
+        )
