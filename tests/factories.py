@@ -100,3 +100,18 @@ def rows_of(client: TestClient, table, **where):  # type: ignore[no-untyped-def]
         query = query.where(table.c[column] == value)
     with store.read() as connection:
         return [dict(row._mapping) for row in connection.execute(query)]
+
+
+def eventually(check, timeout: float = 5.0, interval: float = 0.05):  # type: ignore[no-untyped-def]
+    """``check()``'s first truthy result within ``timeout`` seconds (for the pipeline, which
+    works in the background); fails the test with the last value otherwise."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s; last value: {value!r}")
+        time.sleep(interval)

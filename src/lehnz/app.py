@@ -15,6 +15,7 @@ from lehnz.api.envelope import install_error_handlers
 from lehnz.api.limits import BodyLimitMiddleware
 from lehnz.api.metrics import Metrics, MetricsMiddleware
 from lehnz.config import Settings
+from lehnz.pipeline.worker import PipelineRunner
 from lehnz.runtime import Runtime, build_runtime
 
 DESCRIPTION = """
@@ -37,12 +38,21 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
-        app.state.runtime = runtime or build_runtime(settings)
+        current = runtime or build_runtime(settings)
+        app.state.runtime = current
+        runner = None
+        if settings.service == "all" and settings.embedded_worker:
+            runner = PipelineRunner(current.pipeline)
+            current.events_appended.connect(runner.wake)
+            runner.start()
         try:
             yield
         finally:
+            if runner is not None:
+                current.events_appended.disconnect(runner.wake)
+                runner.stop()
             if owned:
-                app.state.runtime.close()
+                current.close()
 
     app = FastAPI(
         title="lehnz",

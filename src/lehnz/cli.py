@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -79,6 +80,27 @@ def _print_demo(runtime: object, url: str) -> None:
     console.print(f"Publishable key  [green]{demo.publishable_key}[/]", soft_wrap=True)
     console.print(f"Secret key       [yellow]{demo.secret_key}[/]", soft_wrap=True)
     console.rule()
+
+
+@app.command()
+def worker(
+    data_dir: DataDir = None,
+    poll: Annotated[float, typer.Option(help="Seconds between looks at the event log.")] = 0.5,
+) -> None:
+    """Run the pipeline (identity stitching, user state, attribution) in the foreground."""
+    import time
+
+    from lehnz.runtime import build_runtime
+
+    runtime = build_runtime(_settings(data_dir))
+    console.print("lehnz worker: processing the event log (Ctrl+C to stop)")
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                if runtime.pipeline.process_pending() == 0:
+                    time.sleep(poll)
+    finally:
+        runtime.close()
 
 
 @app.command()

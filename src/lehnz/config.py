@@ -40,6 +40,11 @@ class Settings(BaseSettings):
         description="How long a verified API key is trusted without a database look-up.",
     )
     service: Service = "all"
+    embedded_worker: bool = Field(
+        default=True,
+        description="Run the pipeline inside `lehnz serve --service all`; turn off when "
+        "separate `lehnz worker` processes do it.",
+    )
     max_upload_bytes: int = Field(
         default=1024**3, ge=1, description="Largest file accepted by /api/v1/upload/*."
     )

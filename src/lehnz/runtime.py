@@ -15,6 +15,8 @@ from lehnz.config import Settings
 from lehnz.events.history import EventHistory
 from lehnz.events.log import EventLog
 from lehnz.imports.importer import Importer
+from lehnz.pipeline.worker import Pipeline
+from lehnz.signals import Signal
 from lehnz.store import Store, open_store
 
 
@@ -29,6 +31,8 @@ class Runtime:
     events: EventLog
     history: EventHistory
     importer: Importer
+    pipeline: Pipeline
+    events_appended: Signal
     jwt_secret: str
 
     def close(self) -> None:
@@ -39,6 +43,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     store = open_store(settings.resolved_database_url(), migrate=migrate)
     secret = settings.resolved_secret_key()
     verifier = KeyVerifier(store, ttl_seconds=settings.key_cache_seconds)
+    events_appended = Signal()
     return Runtime(
         settings=settings,
         store=store,
@@ -46,8 +51,10 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         accounts=AccountService(store, secret=secret, token_ttl_seconds=settings.jwt_ttl_seconds),
         keys=KeyService(store, verifier),
         catalog=CatalogService(store),
-        events=EventLog(store),
+        events=EventLog(store, events_appended),
         history=EventHistory(store),
-        importer=Importer(store),
+        importer=Importer(store, events_appended),
+        pipeline=Pipeline(store),
+        events_appended=events_appended,
         jwt_secret=secret,
     )

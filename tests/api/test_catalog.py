@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from lehnz.store.tables import identity_links, metadata, recommendation_logs
 from lehnz.store.types import utcnow
-from tests.factories import assert_error, tenant
+from tests.factories import assert_error, eventually, rows_of, tenant
 
 
 def test_upsert_one_item_then_read_it(api):
@@ -193,15 +193,8 @@ def test_erasing_a_user_leaves_nothing_behind_in_any_table(api):
             {"user_id": erased, "event_name": "identify", "previous_user_id": "anon-visitor-77"},
         ],
     )
+    eventually(lambda: rows_of(api, identity_links, alias_user_id="anon-visitor-77"))
     with api.app.state.runtime.store.write() as connection:
-        connection.execute(
-            identity_links.insert().values(
-                organization_id=org.organization_id,
-                alias_user_id="anon-visitor-77",
-                canonical_user_id=erased,
-                created_at=utcnow(),
-            )
-        )
         for user in (erased, kept):
             connection.execute(
                 recommendation_logs.insert().values(
@@ -222,10 +215,12 @@ def test_erasing_a_user_leaves_nothing_behind_in_any_table(api):
         "events": 4,
         "identity_links": 1,
         "recommendation_logs": 1,
+        "user_states": 1,
+        "attributions": 0,
         "profile": 1,
     }
     assert _rows_mentioning(api, org.organization_id, erased) == []
     assert _rows_mentioning(api, org.organization_id, "anon-visitor-77") == []
     kept_rows = {table for table, _ in _rows_mentioning(api, org.organization_id, kept)}
-    assert kept_rows == {"users", "events", "recommendation_logs"}
+    assert kept_rows == {"users", "events", "recommendation_logs", "user_states"}
     assert_error(api.delete(f"/api/v1/users/{erased}", headers=org.secret_headers), 404)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from lehnz.events.models import EventIn
+from lehnz.signals import Signal
 from lehnz.store import Store
 from lehnz.store import events as event_queries
 from lehnz.store.types import utcnow
@@ -38,11 +39,13 @@ def append_events(connection: Connection, *, organization_id: str, batch: Sequen
 
 
 class EventLog:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, appended: Signal) -> None:
         self._store = store
+        self._appended = appended
 
     def append(self, *, organization_id: str, batch: Sequence[EventIn]) -> int:
         """Commit ``batch`` durably before returning; the number acknowledged."""
         with self._store.write() as connection:
             append_events(connection, organization_id=organization_id, batch=batch)
+        self._appended.fire()
         return len(batch)

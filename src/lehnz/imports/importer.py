@@ -29,6 +29,7 @@ from lehnz.imports.readers import (
     read_records,
 )
 from lehnz.imports.rows import Kind, to_object
+from lehnz.signals import Signal
 from lehnz.store import Store
 from lehnz.validation import describe
 
@@ -81,8 +82,9 @@ Progress = Callable[[int], None]
 
 
 class Importer:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, events_appended: Signal | None = None) -> None:
         self._store = store
+        self._events_appended = events_appended or Signal()
 
     def run(
         self,
@@ -140,11 +142,13 @@ class Importer:
                 stored = append_events(connection, organization_id=organization_id, batch=chunk)
                 report.imported += stored
                 report.duplicates += len(chunk) - stored
-                return
-            writer = write_items if kind == "items" else write_users
-            result = writer(connection, organization_id=organization_id, batch=chunk)
-            report.imported += result.created
-            report.updated += result.updated
+            else:
+                writer = write_items if kind == "items" else write_users
+                result = writer(connection, organization_id=organization_id, batch=chunk)
+                report.imported += result.created
+                report.updated += result.updated
+        if kind == "events":
+            self._events_appended.fire()
 
 
 def _validated(

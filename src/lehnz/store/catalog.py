@@ -9,7 +9,16 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, or_, select, update
 
-from lehnz.store.tables import events, identity_links, items, recommendation_logs, users
+from lehnz.store.pipeline import lock_cursor_waiting
+from lehnz.store.tables import (
+    attributions,
+    events,
+    identity_links,
+    items,
+    recommendation_logs,
+    user_states,
+    users,
+)
 from lehnz.store.upsert import upsert
 
 
@@ -104,6 +113,9 @@ def erase_user(connection: Connection, *, organization_id: str, user_id: str) ->
     The ids merged into the user (anonymous visitors it identified as) are the user's data
     too, so their events, links and logs go with it.
     """
+    # Wait for a pipeline batch in flight, so it cannot write this user's state back after
+    # the erasure commits.
+    lock_cursor_waiting(connection, organization_id)
     aliases = list(
         connection.execute(
             select(identity_links.c.alias_user_id).where(
@@ -133,6 +145,16 @@ def erase_user(connection: Connection, *, organization_id: str, user_id: str) ->
             delete(recommendation_logs).where(
                 recommendation_logs.c.organization_id == organization_id,
                 recommendation_logs.c.user_id.in_(ids),
+            )
+        ).rowcount,
+        "user_states": connection.execute(
+            delete(user_states).where(
+                user_states.c.organization_id == organization_id, user_states.c.user_id.in_(ids)
+            )
+        ).rowcount,
+        "attributions": connection.execute(
+            delete(attributions).where(
+                attributions.c.organization_id == organization_id, attributions.c.user_id.in_(ids)
             )
         ).rowcount,
         "profile": connection.execute(

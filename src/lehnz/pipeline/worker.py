@@ -1,0 +1,227 @@
+"""Moving each organisation's event log through the pipeline, one batch per transaction.
+
+A batch's effects (user states, identity links, attributions) and the cursor move commit
+together, so a crash at any point leaves the cursor exactly before the first unprocessed
+event: a restart resumes there and applies nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from lehnz.pipeline.state import State, apply_event, empty_state, merge_states
+from lehnz.pipeline.weights import EventWeights
+from lehnz.store import Store
+from lehnz.store import accounts as account_queries
+from lehnz.store import events as event_queries
+from lehnz.store import identity as identity_queries
+from lehnz.store import pipeline as queries
+from lehnz.store.events import StoredEvent
+from lehnz.store.types import utcnow
+
+logger = logging.getLogger("lehnz.pipeline")
+
+BATCH_SIZE = 500
+
+
+@dataclass
+class _Batch:
+    """What one transaction reads once and then updates in memory."""
+
+    canonical: dict[str, str]
+    states: dict[str, State]
+    dropped: set[str]
+    prices: dict[str, float]
+    sources: dict[str, tuple[str, str | None]]
+    attributions: list[dict[str, Any]]
+
+
+class Pipeline:
+    def __init__(self, store: Store, *, batch_size: int = BATCH_SIZE) -> None:
+        self._store = store
+        self._batch_size = batch_size
+
+    def process_pending(self) -> int:
+        """Process every organisation's new events; the number of events applied."""
+        with self._store.read() as connection:
+            missing = queries.organizations_without_cursor(connection)
+        if missing:
+            with self._store.write() as connection:
+                queries.create_cursors(connection, missing, at=utcnow())
+        with self._store.read() as connection:
+            pending = [
+                organization_id
+                for organization_id, seq in queries.cursors(connection)
+                if queries.has_events_after(connection, organization_id, seq)
+            ]
+        total = 0
+        for organization_id in pending:
+            while True:
+                done = self.process_batch(organization_id)
+                total += done
+                if done < self._batch_size:
+                    break
+        return total
+
+    def process_batch(self, organization_id: str) -> int:
+        with self._store.write() as connection:
+            cursor = queries.lock_cursor(connection, organization_id)
+            if cursor is None:
+                return 0
+            events = event_queries.after(
+                connection,
+                organization_id=organization_id,
+                after_seq=cursor,
+                limit=self._batch_size,
+            )
+            if not events:
+                return 0
+            self._apply(connection, organization_id, events)
+            queries.move_cursor(connection, organization_id, to=events[-1].seq, at=utcnow())
+        return len(events)
+
+    def _apply(
+        self, connection: Connection, organization_id: str, events: Sequence[StoredEvent]
+    ) -> None:
+        settings = account_queries.organization_settings(connection, organization_id)
+        weights = EventWeights(settings.get("event_families"))
+        users = {e.user_id for e in events} | {
+            e.previous_user_id for e in events if e.previous_user_id
+        }
+        canonical = queries.canonical_map(connection, organization_id, users)
+        batch = _Batch(
+            canonical=canonical,
+            states=queries.load_states(
+                connection, organization_id, {canonical.get(u, u) for u in users}
+            ),
+            dropped=set(),
+            prices=queries.item_prices(
+                connection, organization_id, {e.item_id for e in events if e.item_id}
+            ),
+            sources=queries.recommendation_sources(
+                connection,
+                organization_id,
+                {e.recommendation_id for e in events if e.recommendation_id},
+            ),
+            attributions=[],
+        )
+        for event in events:
+            if event.event_name == "identify" and event.previous_user_id:
+                self._stitch(connection, organization_id, event, batch)
+            self._fold(organization_id, event, weights, batch)
+        now = utcnow()
+        queries.save_states(connection, organization_id, batch.states, at=now)
+        queries.delete_states(connection, organization_id, batch.dropped - set(batch.states))
+        queries.insert_attributions(connection, batch.attributions)
+
+    def _stitch(
+        self, connection: Connection, organization_id: str, event: StoredEvent, batch: _Batch
+    ) -> None:
+        assert event.previous_user_id is not None
+        into = batch.canonical.get(event.user_id, event.user_id)
+        alias = batch.canonical.get(event.previous_user_id, event.previous_user_id)
+        if alias == into:
+            return
+        identity_queries.merge(
+            connection,
+            organization_id=organization_id,
+            alias=alias,
+            into=into,
+            at=event.received_at,
+        )
+        for user, target in list(batch.canonical.items()):
+            if target == alias:
+                batch.canonical[user] = into
+        batch.canonical[alias] = into
+        if event.previous_user_id != alias:
+            batch.canonical[event.previous_user_id] = into
+        merged = batch.states.pop(alias, None)
+        if merged is not None:
+            merge_states(batch.states.setdefault(into, empty_state()), merged)
+        batch.dropped.add(alias)
+
+    def _fold(
+        self, organization_id: str, event: StoredEvent, weights: EventWeights, batch: _Batch
+    ) -> None:
+        user = batch.canonical.get(event.user_id, event.user_id)
+        state = batch.states.setdefault(user, empty_state())
+        context = event.context if isinstance(event.context, dict) else {}
+        quantity = _number(context.get("quantity"), default=1.0)
+        price = batch.prices.get(event.item_id) if event.item_id else None
+        is_purchase = weights.is_conversion(event.event_name) and event.event_name != "identify"
+        apply_event(
+            state,
+            event_name=event.event_name,
+            item_id=event.item_id,
+            weight=weights.weight(event.event_name),
+            at=event.occurred_at.timestamp(),
+            price=price,
+            quantity=quantity,
+            is_purchase=is_purchase,
+        )
+        source = batch.sources.get(event.recommendation_id or "")
+        if source is None:
+            return
+        paid = _number(context.get("price"), default=price or 0.0)
+        batch.attributions.append(
+            {
+                "event_seq": event.seq,
+                "organization_id": organization_id,
+                "recommendation_id": event.recommendation_id,
+                "endpoint": source[0],
+                "placement": source[1],
+                "user_id": user,
+                "event_name": event.event_name,
+                "family": weights.family(event.event_name),
+                "item_id": event.item_id,
+                "revenue": paid * quantity if is_purchase else 0.0,
+                "occurred_at": event.occurred_at,
+            }
+        )
+
+
+def _number(value: Any, *, default: float) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return default
+
+
+class PipelineRunner:
+    """Runs the pipeline in a background thread: woken at once by ``wake()`` after an ingest
+    commits in this process, and every ``poll_seconds`` for events written elsewhere."""
+
+    def __init__(self, pipeline: Pipeline, *, poll_seconds: float = 0.5) -> None:
+        self._pipeline = pipeline
+        self._poll = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="lehnz-pipeline", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                self._pipeline.process_pending()
+            except Exception:
+                logger.exception("pipeline batch failed; retrying")
+                self._stop.wait(1.0)
+            self._wake.wait(self._poll)

@@ -1,0 +1,191 @@
+"""Queries the pipeline makes: its cursors, user states, prices, links and attributions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, exists, insert, select, update
+
+from lehnz.store.tables import (
+    attributions,
+    events,
+    identity_links,
+    items,
+    organizations,
+    pipeline_cursors,
+    recommendation_logs,
+    user_states,
+)
+from lehnz.store.upsert import insert_ignoring_duplicates, upsert
+
+_CHUNK = 500
+
+
+def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
+    values = list(values)
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def organizations_without_cursor(connection: Connection) -> list[str]:
+    return list(
+        connection.execute(
+            select(organizations.c.id).where(
+                ~exists().where(pipeline_cursors.c.organization_id == organizations.c.id)
+            )
+        ).scalars()
+    )
+
+
+def create_cursors(
+    connection: Connection, organization_ids: Sequence[str], *, at: datetime
+) -> None:
+    """Cursors at 0 for new organisations (a concurrent worker may have made them already)."""
+    rows = [{"organization_id": org, "last_seq": 0, "updated_at": at} for org in organization_ids]
+    insert_ignoring_duplicates(connection, pipeline_cursors, rows, key=["organization_id"])
+
+
+def has_events_after(connection: Connection, organization_id: str, seq: int) -> bool:
+    found = connection.execute(
+        select(events.c.seq)
+        .where(events.c.organization_id == organization_id, events.c.seq > seq)
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def cursors(connection: Connection) -> list[tuple[str, int]]:
+    rows = connection.execute(
+        select(pipeline_cursors.c.organization_id, pipeline_cursors.c.last_seq)
+    )
+    return [(row[0], int(row[1])) for row in rows]
+
+
+def lock_cursor(connection: Connection, organization_id: str) -> int | None:
+    """The organisation's cursor, locked for this transaction; None when another worker holds
+    it (PostgreSQL), so several workers share organisations without waiting on each other."""
+    query = select(pipeline_cursors.c.last_seq).where(
+        pipeline_cursors.c.organization_id == organization_id
+    )
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    value = connection.execute(query).scalar_one_or_none()
+    return None if value is None else int(value)
+
+
+def lock_cursor_waiting(connection: Connection, organization_id: str) -> None:
+    """Wait for the organisation's pipeline to finish its batch (used by erasure, so that a
+    batch read before the erasure cannot write the erased user's state back after it)."""
+    query = select(pipeline_cursors.c.last_seq).where(
+        pipeline_cursors.c.organization_id == organization_id
+    )
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    connection.execute(query)
+
+
+def move_cursor(connection: Connection, organization_id: str, *, to: int, at: datetime) -> None:
+    connection.execute(
+        update(pipeline_cursors)
+        .where(pipeline_cursors.c.organization_id == organization_id)
+        .values(last_seq=to, updated_at=at)
+    )
+
+
+def load_states(
+    connection: Connection, organization_id: str, user_ids: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(sorted(set(user_ids))):
+        rows = connection.execute(
+            select(user_states.c.user_id, user_states.c.state).where(
+                user_states.c.organization_id == organization_id,
+                user_states.c.user_id.in_(chunk),
+            )
+        )
+        found.update({row[0]: dict(row[1]) for row in rows})
+    return found
+
+
+def save_states(
+    connection: Connection, organization_id: str, states: dict[str, dict[str, Any]], *, at: datetime
+) -> None:
+    rows = [
+        {"organization_id": organization_id, "user_id": user, "state": state, "updated_at": at}
+        for user, state in states.items()
+    ]
+    upsert(
+        connection,
+        user_states,
+        rows,
+        key=["organization_id", "user_id"],
+        update=["state", "updated_at"],
+    )
+
+
+def delete_states(connection: Connection, organization_id: str, user_ids: Iterable[str]) -> None:
+    for chunk in _chunks(sorted(set(user_ids))):
+        connection.execute(
+            delete(user_states).where(
+                user_states.c.organization_id == organization_id, user_states.c.user_id.in_(chunk)
+            )
+        )
+
+
+def item_prices(
+    connection: Connection, organization_id: str, item_ids: Iterable[str]
+) -> dict[str, float]:
+    prices: dict[str, float] = {}
+    for chunk in _chunks(sorted(set(item_ids))):
+        rows = connection.execute(
+            select(items.c.item_id, items.c.attributes).where(
+                items.c.organization_id == organization_id, items.c.item_id.in_(chunk)
+            )
+        )
+        for item_id, attributes in rows:
+            price = (attributes or {}).get("price")
+            if isinstance(price, int | float) and not isinstance(price, bool):
+                prices[item_id] = float(price)
+    return prices
+
+
+def canonical_map(
+    connection: Connection, organization_id: str, user_ids: Iterable[str]
+) -> dict[str, str]:
+    links: dict[str, str] = {}
+    for chunk in _chunks(sorted(set(user_ids))):
+        rows = connection.execute(
+            select(identity_links.c.alias_user_id, identity_links.c.canonical_user_id).where(
+                identity_links.c.organization_id == organization_id,
+                identity_links.c.alias_user_id.in_(chunk),
+            )
+        )
+        links.update({row[0]: row[1] for row in rows})
+    return links
+
+
+def recommendation_sources(
+    connection: Connection, organization_id: str, recommendation_ids: Iterable[str]
+) -> dict[str, tuple[str, str | None]]:
+    """``recommendation_id`` -> (endpoint, placement) for the ids this organisation served."""
+    found: dict[str, tuple[str, str | None]] = {}
+    for chunk in _chunks(sorted(set(recommendation_ids))):
+        rows = connection.execute(
+            select(
+                recommendation_logs.c.id,
+                recommendation_logs.c.endpoint,
+                recommendation_logs.c.placement,
+            ).where(
+                recommendation_logs.c.organization_id == organization_id,
+                recommendation_logs.c.id.in_(chunk),
+            )
+        )
+        found.update({row[0]: (row[1], row[2]) for row in rows})
+    return found
+
+
+def insert_attributions(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        connection.execute(insert(attributions), list(rows))
