@@ -10,8 +10,12 @@ events back through ``GET /api/v1/users/{id}/events``:
   once, and nothing is stored that was never sent (batches that were in flight may or may
   not be there, which is what a crash means);
 - then each client re-sends its unacknowledged batches with the same ``event_id``s, as a
-  real client would, plus a few new batches; afterwards every event sent is stored exactly
-  once, including those of in-flight batches that were committed but never acknowledged.
+  real client would, replays its last acknowledged batch (an answer lost on the way back),
+  and sends a few new batches; afterwards every event sent is stored exactly once,
+  including those of in-flight batches that were committed but never acknowledged.
+
+The whole test is bounded by ``DEADLINE_SECONDS``; the server's output goes to
+``server-N.log`` in the test's temporary directory.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from lehnz import __version__
-from lehnz.api import auth, catalog, events, health, keys, uploads
+from lehnz.api import auth, catalog, events, health, keys, stats, uploads
+from lehnz.api import settings as settings_api
 from lehnz.api.cors import PublishableCORSMiddleware
 from lehnz.api.deps import require_domain
 from lehnz.api.envelope import install_error_handlers
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.include_router(catalog.router, dependencies=api)
         app.include_router(uploads.router, dependencies=api)
         app.include_router(events.router, dependencies=api)
+        app.include_router(settings_api.router, dependencies=api)
+        app.include_router(stats.router, dependencies=api)
     app.include_router(health.router)
 
     # add_middleware puts each new one outside the previous, so read these bottom-up:

@@ -15,8 +15,11 @@ from lehnz.config import Settings
 from lehnz.events.history import EventHistory
 from lehnz.events.log import EventLog
 from lehnz.imports.importer import Importer
+from lehnz.pipeline.reader import UserStateReader
 from lehnz.pipeline.worker import Pipeline
+from lehnz.settings_service import SettingsService
 from lehnz.signals import Signal
+from lehnz.stats import StatsService
 from lehnz.store import Store, open_store
 
 
@@ -32,6 +35,9 @@ class Runtime:
     history: EventHistory
     importer: Importer
     pipeline: Pipeline
+    user_states: UserStateReader
+    settings_service: SettingsService
+    stats: StatsService
     events_appended: Signal
     jwt_secret: str
 
@@ -55,6 +61,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         history=EventHistory(store),
         importer=Importer(store, events_appended),
         pipeline=Pipeline(store),
+        user_states=UserStateReader(store),
+        settings_service=SettingsService(store),
+        stats=StatsService(store),
         events_appended=events_appended,
         jwt_secret=secret,
     )

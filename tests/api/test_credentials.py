@@ -34,6 +34,9 @@ PATHS = [
     ("POST", "/api/v1/keys", "developer", {"json": {"type": "secret", "name": "m"}}),
     ("POST", "/api/v1/keys/{key_id}/rotate", "developer", {}),
     ("DELETE", "/api/v1/keys/{key_id}", "developer", {}),
+    ("GET", "/api/v1/settings/event_families", "developer", {}),
+    ("PUT", "/api/v1/settings/event_families", "developer", {"json": {"wishlist": "conversion"}}),
+    ("GET", "/api/v1/stats/attribution", "developer", {}),
     ("POST", "/api/v1/auth/register", "none", {}),
     ("POST", "/api/v1/auth/login", "none", {}),
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -14,6 +14,8 @@ from lehnz.api.deps import RuntimeDep, SecretKey
 from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
 from lehnz.catalog.models import ItemIn, UserIn
 from lehnz.catalog.service import UpsertResult
+from lehnz.errors import NotFound
+from lehnz.pipeline.state import price_band
 from lehnz.validation import parse_batch
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"], responses=ERROR_RESPONSES)
@@ -37,11 +39,24 @@ class ItemOut(BaseModel):
     updated_at: datetime
 
 
+class ActivityOut(BaseModel):
+    """What the pipeline has derived from the user's events so far."""
+
+    user_id: str = Field(description="The identified user this id resolves to.")
+    events: int = Field(description="Events applied to the user's state.")
+    last_event_at: datetime | None
+    recent_items: list[str] = Field(description="Items of the latest events, newest first.")
+    cart: dict[str, float]
+    purchased: dict[str, int]
+    typical_price: float | None = Field(description="Median price of items engaged with.")
+
+
 class UserOut(BaseModel):
     user_id: str
-    attributes: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
+    attributes: dict[str, Any] | None = Field(description="Null when no profile was sent.")
+    created_at: datetime | None
+    updated_at: datetime | None
+    activity: ActivityOut | None = Field(description="Null until the user's first event.")
 
 
 class ErasureOut(BaseModel):
@@ -87,10 +102,43 @@ def get_item(item_id: str, key: SecretKey, runtime: RuntimeDep) -> Envelope[Item
     return ok(ItemOut(**asdict(record)))
 
 
-@router.get("/users/{user_id}", summary="Get a user", description=_CREDENTIAL)
+@router.get(
+    "/users/{user_id}",
+    summary="Get a user",
+    description=_CREDENTIAL
+    + "The profile you sent, and `activity`: what lehnz derived from the user's events (recent "
+    "items, cart, purchases, typical price), identities stitched. 404 when neither exists.",
+)
 def get_user(user_id: str, key: SecretKey, runtime: RuntimeDep) -> Envelope[UserOut]:
-    record = runtime.catalog.get_user(organization_id=key.organization_id, user_id=user_id)
-    return ok(UserOut(**asdict(record)))
+    record = runtime.catalog.find_user(organization_id=key.organization_id, user_id=user_id)
+    view = runtime.user_states.get(organization_id=key.organization_id, user_id=user_id)
+    if record is None and view.state is None:
+        raise NotFound(f"No user with user_id '{user_id}'")
+    activity = None
+    if view.state is not None:
+        state = view.state
+        band = price_band(state)
+        recent = list(dict.fromkeys(entry[0] for entry in reversed(state["recent"])))
+        activity = ActivityOut(
+            user_id=view.user_id,
+            events=state["events"],
+            last_event_at=datetime.fromtimestamp(state["last_at"], UTC)
+            if state["last_at"]
+            else None,
+            recent_items=recent[:20],
+            cart=state["cart"],
+            purchased=state["purchased"],
+            typical_price=round(band[0], 2) if band else None,
+        )
+    return ok(
+        UserOut(
+            user_id=user_id,
+            attributes=record.attributes if record else None,
+            created_at=record.created_at if record else None,
+            updated_at=record.updated_at if record else None,
+            activity=activity,
+        )
+    )
 
 
 class StoredEventOut(BaseModel):

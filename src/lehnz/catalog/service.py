@@ -97,12 +97,9 @@ class CatalogService:
             raise NotFound(f"No item with item_id '{item_id}'")
         return record
 
-    def get_user(self, *, organization_id: str, user_id: str) -> UserRecord:
+    def find_user(self, *, organization_id: str, user_id: str) -> UserRecord | None:
         with self._store.read() as connection:
-            record = queries.get_user(connection, organization_id=organization_id, user_id=user_id)
-        if record is None:
-            raise NotFound(f"No user with user_id '{user_id}'")
-        return record
+            return queries.get_user(connection, organization_id=organization_id, user_id=user_id)
 
     def delete_item(self, *, organization_id: str, item_id: str) -> None:
         """Mark the item ``deleted``: kept for history, never recommended again."""

@@ -75,3 +75,18 @@ def organization_exists(connection: Connection, organization_id: str) -> bool:
         select(organizations.c.id).where(organizations.c.id == organization_id)
     ).first()
     return found is not None
+
+
+def set_organization_setting(
+    connection: Connection, organization_id: str, *, key: str, value: Any
+) -> None:
+    """Replace one top-level key of the organisation's settings document."""
+    current = connection.execute(
+        select(organizations.c.settings)
+        .where(organizations.c.id == organization_id)
+        .with_for_update()
+    ).scalar_one()
+    updated = {**(current or {}), key: value}
+    connection.execute(
+        update(organizations).where(organizations.c.id == organization_id).values(settings=updated)
+    )

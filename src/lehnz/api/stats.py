@@ -1,0 +1,102 @@
+"""Dashboard statistics (developer token)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from lehnz.api.deps import Developer, RuntimeDep
+from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
+
+router = APIRouter(prefix="/api/v1/stats", tags=["stats"], responses=ERROR_RESPONSES)
+
+
+class AttributionOut(BaseModel):
+    endpoint: str
+    placement: str | None
+    impressions: int
+    clicks: int
+    ctr: float
+    add_to_carts: int
+    conversions: int
+    conversion_rate: float
+    revenue: float
+
+
+class AttributionReport(BaseModel):
+    start: datetime
+    end: datetime
+    rows: list[AttributionOut]
+    total: AttributionOut
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _out(
+    endpoint: str,
+    placement: str | None,
+    impressions: int,
+    clicks: int,
+    carts: int,
+    conversions: int,
+    revenue: float,
+) -> AttributionOut:
+    return AttributionOut(
+        endpoint=endpoint,
+        placement=placement,
+        impressions=impressions,
+        clicks=clicks,
+        ctr=round(clicks / impressions, 4) if impressions else 0.0,
+        add_to_carts=carts,
+        conversions=conversions,
+        conversion_rate=round(conversions / impressions, 4) if impressions else 0.0,
+        revenue=round(revenue, 2),
+    )
+
+
+@router.get(
+    "/attribution",
+    summary="What recommendations earned",
+    description="**Credential: developer token.** Per endpoint and placement: lists served "
+    "(impressions), clicks, CTR, add-to-carts, conversions (purchases and custom conversion "
+    "events) and revenue (price times quantity) credited through `recommendation_id`, between "
+    "`start` (inclusive) and `end` (exclusive); default: the last 30 days.",
+)
+def attribution(
+    developer: Developer,
+    runtime: RuntimeDep,
+    start: Annotated[datetime | None, Query(description="ISO 8601 date or time")] = None,
+    end: Annotated[datetime | None, Query(description="ISO 8601 date or time")] = None,
+) -> Envelope[AttributionReport]:
+    end_at = _utc(end) if end else datetime.now(UTC)
+    start_at = _utc(start) if start else end_at - timedelta(days=30)
+    rows = runtime.stats.attribution(
+        organization_id=developer.organization_id, start=start_at, end=end_at
+    )
+    out = [
+        _out(
+            r.endpoint,
+            r.placement,
+            r.impressions,
+            r.clicks,
+            r.add_to_carts,
+            r.conversions,
+            r.revenue,
+        )
+        for r in rows
+    ]
+    total = _out(
+        "all",
+        None,
+        sum(r.impressions for r in rows),
+        sum(r.clicks for r in rows),
+        sum(r.add_to_carts for r in rows),
+        sum(r.conversions for r in rows),
+        sum(r.revenue for r in rows),
+    )
+    return ok(AttributionReport(start=start_at, end=end_at, rows=out, total=total))

@@ -1,0 +1,47 @@
+"""Per-organisation settings that developers change from the dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from lehnz.errors import ValidationFailed
+from lehnz.pipeline.weights import STANDARD_FAMILIES
+from lehnz.store import Store
+from lehnz.store import accounts as account_queries
+
+FAMILIES = ("engagement", "conversion")
+MAX_CUSTOM_EVENTS = 1000
+
+
+class SettingsService:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def event_families(self, *, organization_id: str) -> dict[str, str]:
+        with self._store.read() as connection:
+            settings = account_queries.organization_settings(connection, organization_id)
+        return dict(settings.get("event_families") or {})
+
+    def set_event_families(
+        self, *, organization_id: str, families: Mapping[str, object]
+    ) -> dict[str, str]:
+        """Replace the organisation's mapping of custom event names to families. Names not in
+        it count as ``engagement``; the standard names' families are fixed."""
+        problems = []
+        for name, family in families.items():
+            if name in STANDARD_FAMILIES:
+                problems.append(f"{name}: a standard event name; its family is fixed")
+            elif not name.strip() or len(name) > 256:
+                problems.append(f"{name!r}: an event name has 1 to 256 characters")
+            elif family not in FAMILIES:
+                problems.append(f"{name}: must be 'engagement' or 'conversion', got {family!r}")
+        if len(families) > MAX_CUSTOM_EVENTS:
+            problems.append(f"body: at most {MAX_CUSTOM_EVENTS} custom event names")
+        if problems:
+            raise ValidationFailed(problems)
+        mapping = {name: str(family) for name, family in families.items()}
+        with self._store.write() as connection:
+            account_queries.set_organization_setting(
+                connection, organization_id, key="event_families", value=mapping
+            )
+        return mapping
