@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from lehnz.pipeline.state import apply_event, empty_state, merge_states, price_band
+from lehnz.pipeline.state import apply_event, empty_state, merge_states, price_band, purchases
 from lehnz.pipeline.weights import EventWeights
 
 
@@ -31,7 +31,8 @@ def test_cart_is_added_minus_removed_and_emptied_by_purchase():
     assert state["cart"] == {"a": 1}
     _apply(state, "purchase", "a", 5, purchase=True)
     assert state["cart"] == {}
-    assert state["purchased"] == {"a": 1}
+    assert purchases(state) == {"a": 1}
+    assert state["items"]["a"] == [3.0, 1, 5]
     assert state["events"] == 5 and state["last_at"] == 5
 
 
@@ -46,12 +47,14 @@ def test_price_band_is_the_weighted_geometric_mean():
     assert price_band(empty_state()) is None
 
 
-def test_recent_history_keeps_the_newest_two_hundred():
+def test_recent_history_keeps_the_newest_fifty_and_items_the_newest_thousand():
     state = empty_state()
-    for n in range(250):
+    for n in range(1100):
         _apply(state, "view", f"i{n}", n)
-    assert len(state["recent"]) == 200
-    assert state["recent"][0][0] == "i50" and state["recent"][-1][0] == "i249"
+    assert len(state["recent"]) == 50
+    assert state["recent"][0][0] == "i1050" and state["recent"][-1][0] == "i1099"
+    assert len(state["items"]) == 1000
+    assert "i99" not in state["items"] and state["items"]["i100"] == [1.0, 0, 100]
 
 
 def test_merging_interleaves_histories_by_time_and_sums_the_rest():
@@ -62,6 +65,7 @@ def test_merging_interleaves_histories_by_time_and_sums_the_rest():
     merge_states(known, anonymous)
     assert [entry[0] for entry in known["recent"]] == ["a", "b", "c"]
     assert known["cart"] == {"a": 1}
+    assert set(known["items"]) == {"a", "b", "c"}
     assert known["events"] == 3 and known["last_at"] == 3
     assert known["price"]["w"] == 1
 

@@ -15,7 +15,7 @@ from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
 from lehnz.catalog.models import ItemIn, UserIn
 from lehnz.catalog.service import UpsertResult
 from lehnz.errors import NotFound
-from lehnz.pipeline.state import price_band
+from lehnz.pipeline.state import price_band, purchases
 from lehnz.validation import parse_batch
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"], responses=ERROR_RESPONSES)
@@ -127,7 +127,7 @@ def get_user(user_id: str, key: SecretKey, runtime: RuntimeDep) -> Envelope[User
             else None,
             recent_items=recent[:20],
             cart=state["cart"],
-            purchased=state["purchased"],
+            purchased=purchases(state),
             typical_price=round(band[0], 2) if band else None,
         )
     return ok(

@@ -2,8 +2,10 @@
 functions so the embedded loop and ``lehnz worker`` compute exactly the same thing.
 
 ``recent``     the newest ``MAX_RECENT`` events with an item: ``[item_id, event_name, weight, ts]``
+``items``      item -> ``[weight, purchases, last_ts]``: the summed event weight, times bought
+               and the latest event time, for the ``MAX_ITEMS`` most recently touched items.
+               The engines score the user from this (decayed by ``last_ts`` at request time).
 ``cart``       item -> quantity (added minus removed; gone at zero), emptied by a purchase
-``purchased``  item -> times bought (for buy-again decisions)
 ``price``      weighted sums over log prices of items engaged with: ``w``, ``s``, ``s2``
 ``events``     how many events were applied (an identify merge adds the other's count)
 ``last_at``    the newest event time (epoch seconds)
@@ -14,8 +16,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-MAX_RECENT = 200
-MAX_PURCHASED = 1000
+MAX_RECENT = 50
+MAX_ITEMS = 1000
 
 State = dict[str, Any]
 
@@ -23,8 +25,8 @@ State = dict[str, Any]
 def empty_state() -> State:
     return {
         "recent": [],
+        "items": {},
         "cart": {},
-        "purchased": {},
         "price": {"w": 0.0, "s": 0.0, "s2": 0.0},
         "events": 0,
         "last_at": None,
@@ -62,11 +64,17 @@ def apply_event(
             cart.pop(item_id, None)
     if is_purchase:
         cart.pop(item_id, None)
-        purchased = state["purchased"]
-        purchased[item_id] = purchased.get(item_id, 0) + 1
-        if len(purchased) > MAX_PURCHASED:
-            least = min(purchased, key=purchased.__getitem__)
-            del purchased[least]
+    touched = state["items"]
+    entry = touched.get(item_id)
+    if entry is None:
+        touched[item_id] = [weight, 1 if is_purchase else 0, at]
+        if len(touched) > MAX_ITEMS:
+            oldest = min(touched, key=lambda item: touched[item][2])
+            del touched[oldest]
+    else:
+        entry[0] += weight
+        entry[1] += 1 if is_purchase else 0
+        entry[2] = max(entry[2], at)
     if price is not None and price > 0 and weight > 0:
         log_price = math.log(price)
         profile = state["price"]
@@ -82,8 +90,15 @@ def merge_states(into: State, other: State) -> None:
     ]
     for item, quantity in other["cart"].items():
         into["cart"][item] = into["cart"].get(item, 0) + quantity
-    for item, count in other["purchased"].items():
-        into["purchased"][item] = into["purchased"].get(item, 0) + count
+    touched = into["items"]
+    for item, (weight, purchases, last) in other["items"].items():
+        entry = touched.get(item)
+        if entry is None:
+            touched[item] = [weight, purchases, last]
+        else:
+            touched[item] = [entry[0] + weight, entry[1] + purchases, max(entry[2], last)]
+    while len(touched) > MAX_ITEMS:
+        del touched[min(touched, key=lambda item: touched[item][2])]
     for key in ("w", "s", "s2"):
         into["price"][key] += other["price"][key]
     into["events"] += other["events"]
@@ -100,3 +115,7 @@ def price_band(state: State) -> tuple[float, float] | None:
     mean = profile["s"] / profile["w"]
     variance = max(profile["s2"] / profile["w"] - mean * mean, 0.0)
     return math.exp(mean), math.exp(math.sqrt(variance))
+
+
+def purchases(state: State) -> dict[str, int]:
+    return {item: int(entry[1]) for item, entry in state["items"].items() if entry[1] > 0}
