@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from lehnz import __version__
-from lehnz.api import auth, catalog, events, health, keys, stats, uploads
+from lehnz.api import auth, catalog, events, health, keys, models, recommend, stats, uploads
 from lehnz.api import settings as settings_api
 from lehnz.api.cors import PublishableCORSMiddleware
 from lehnz.api.deps import require_domain
@@ -18,6 +18,7 @@ from lehnz.api.metrics import Metrics, MetricsMiddleware
 from lehnz.config import Settings
 from lehnz.pipeline.worker import PipelineRunner
 from lehnz.runtime import Runtime, build_runtime
+from lehnz.training.scheduler import TrainingScheduler
 
 DESCRIPTION = """
 Recommendations for online stores. Every API path needs `X-Domain: commerce`; each path's
@@ -41,17 +42,28 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         owned = runtime is None
         current = runtime or build_runtime(settings)
         app.state.runtime = current
-        runner = None
+        runner = scheduler = None
+        current.recommendation_log.start()
         if settings.service == "all" and settings.embedded_worker:
             runner = PipelineRunner(current.pipeline)
             current.events_appended.connect(runner.wake)
             runner.start()
+            scheduler = TrainingScheduler(
+                current.store,
+                current.trainer,
+                check_seconds=settings.train_check_seconds,
+                max_age_seconds=settings.train_max_age_seconds,
+            )
+            scheduler.start()
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.stop()
             if runner is not None:
                 current.events_appended.disconnect(runner.wake)
                 runner.stop()
+            current.recommendation_log.stop()
             if owned:
                 current.close()
 
@@ -73,6 +85,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.include_router(events.router, dependencies=api)
         app.include_router(settings_api.router, dependencies=api)
         app.include_router(stats.router, dependencies=api)
+        app.include_router(models.router, dependencies=api)
+    if settings.service in ("all", "recommendations"):
+        app.include_router(recommend.router, dependencies=api)
     app.include_router(health.router)
 
     # add_middleware puts each new one outside the previous, so read these bottom-up:

@@ -45,6 +45,14 @@ class Settings(BaseSettings):
         description="Run the pipeline inside `lehnz serve --service all`; turn off when "
         "separate `lehnz worker` processes do it.",
     )
+    train_check_seconds: float = Field(
+        default=30.0, gt=0, description="How often the trainer looks for stale models."
+    )
+    train_max_age_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Retrain after this long if anything changed (sooner after many events).",
+    )
     max_upload_bytes: int = Field(
         default=1024**3, ge=1, description="Largest file accepted by /api/v1/upload/*."
     )

@@ -17,10 +17,15 @@ from lehnz.events.log import EventLog
 from lehnz.imports.importer import Importer
 from lehnz.pipeline.reader import UserStateReader
 from lehnz.pipeline.worker import Pipeline
+from lehnz.serving.catalog_cache import CatalogCache
+from lehnz.serving.logs import RecommendationLog
+from lehnz.serving.recommender import Recommender
+from lehnz.serving.registry import ModelRegistry
 from lehnz.settings_service import SettingsService
 from lehnz.signals import Signal
 from lehnz.stats import StatsService
 from lehnz.store import Store, open_store
+from lehnz.training.service import TrainingService
 
 
 @dataclass
@@ -38,10 +43,17 @@ class Runtime:
     user_states: UserStateReader
     settings_service: SettingsService
     stats: StatsService
+    catalog_cache: CatalogCache
+    registry: ModelRegistry
+    recommendation_log: RecommendationLog
+    recommender: Recommender
+    trainer: TrainingService
+    catalog_changed: Signal
     events_appended: Signal
     jwt_secret: str
 
     def close(self) -> None:
+        self.recommendation_log.stop()
         self.store.close()
 
 
@@ -50,20 +62,32 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     secret = settings.resolved_secret_key()
     verifier = KeyVerifier(store, ttl_seconds=settings.key_cache_seconds)
     events_appended = Signal()
+    catalog_changed = Signal()
+    catalog_cache = CatalogCache(store)
+    catalog_changed.connect(catalog_cache.invalidate)
+    registry = ModelRegistry(store)
+    recommendation_log = RecommendationLog(store)
+    user_states = UserStateReader(store)
     return Runtime(
         settings=settings,
         store=store,
         verifier=verifier,
         accounts=AccountService(store, secret=secret, token_ttl_seconds=settings.jwt_ttl_seconds),
         keys=KeyService(store, verifier),
-        catalog=CatalogService(store),
+        catalog=CatalogService(store, catalog_changed),
         events=EventLog(store, events_appended),
         history=EventHistory(store),
-        importer=Importer(store, events_appended),
+        importer=Importer(store, events_appended, catalog_changed),
         pipeline=Pipeline(store),
-        user_states=UserStateReader(store),
+        user_states=user_states,
         settings_service=SettingsService(store),
         stats=StatsService(store),
+        catalog_cache=catalog_cache,
+        registry=registry,
+        recommendation_log=recommendation_log,
+        recommender=Recommender(registry, catalog_cache, user_states, recommendation_log),
+        trainer=TrainingService(store, registry),
+        catalog_changed=catalog_changed,
         events_appended=events_appended,
         jwt_secret=secret,
     )

@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 
 from lehnz.catalog.models import ItemIn, UserIn
 from lehnz.errors import NotFound
+from lehnz.signals import Signal
 from lehnz.store import Store
 from lehnz.store import catalog as queries
 from lehnz.store.catalog import ItemRecord, UserRecord
@@ -79,12 +80,15 @@ def _write(
 
 
 class CatalogService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, changed: Signal | None = None) -> None:
         self._store = store
+        self._changed = changed or Signal()
 
     def upsert_items(self, *, organization_id: str, batch: Sequence[ItemIn]) -> UpsertResult:
         with self._store.write() as connection:
-            return write_items(connection, organization_id=organization_id, batch=batch)
+            result = write_items(connection, organization_id=organization_id, batch=batch)
+        self._changed.fire()
+        return result
 
     def upsert_users(self, *, organization_id: str, batch: Sequence[UserIn]) -> UpsertResult:
         with self._store.write() as connection:
@@ -113,6 +117,7 @@ class CatalogService:
             )
         if not found:
             raise NotFound(f"No item with item_id '{item_id}'")
+        self._changed.fire()
 
     def erase_user(self, *, organization_id: str, user_id: str) -> dict[str, int]:
         """Right to erasure: the profile, events, identity links and recommendation logs.

@@ -82,9 +82,15 @@ Progress = Callable[[int], None]
 
 
 class Importer:
-    def __init__(self, store: Store, events_appended: Signal | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        events_appended: Signal | None = None,
+        catalog_changed: Signal | None = None,
+    ) -> None:
         self._store = store
         self._events_appended = events_appended or Signal()
+        self._catalog_changed = catalog_changed or Signal()
 
     def run(
         self,
@@ -149,6 +155,8 @@ class Importer:
                 report.updated += result.updated
         if kind == "events":
             self._events_appended.fire()
+        elif kind == "items":
+            self._catalog_changed.fire()
 
 
 def _validated(

@@ -1,0 +1,69 @@
+"""Training and model versions (secret key)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from lehnz.api.deps import RuntimeDep, SecretKey
+from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
+from lehnz.store.training import ModelRow
+
+router = APIRouter(prefix="/api/v1/models", tags=["models"], responses=ERROR_RESPONSES)
+
+_CREDENTIAL = "**Credential: secret key** (`X-API-KEY: lehnz_sk_…`). "
+
+
+class ModelOut(BaseModel):
+    id: str
+    version: int
+    serving: bool
+    created_at: datetime
+    trained_at: datetime | None
+    artifact_bytes: int | None
+    duration_seconds: float | None
+    trained_on: dict[str, Any]
+    validation: dict[str, Any]
+    embedding_method: str | None
+
+
+def _out(row: ModelRow) -> ModelOut:
+    manifest = row.manifest
+    return ModelOut(
+        id=row.id,
+        version=row.version,
+        serving=row.serving,
+        created_at=row.created_at,
+        trained_at=row.trained_at,
+        artifact_bytes=row.artifact_size,
+        duration_seconds=manifest.get("duration_seconds"),
+        trained_on=manifest.get("trained_on", {}),
+        validation=manifest.get("validation", {}),
+        embedding_method=manifest.get("embedding_method"),
+    )
+
+
+@router.post(
+    "/train",
+    summary="Train now",
+    description=_CREDENTIAL
+    + "Trains the organisation's model on all its events and catalog, and answers once the "
+    "new version serves.",
+)
+def train(key: SecretKey, runtime: RuntimeDep) -> Envelope[ModelOut]:
+    row = runtime.trainer.train(key.organization_id)
+    return ok(_out(row), f"Model version {row.version} is serving")
+
+
+@router.get(
+    "",
+    summary="Model versions",
+    description=_CREDENTIAL
+    + "The latest 20 versions: when trained, on how much data, how long it took, the "
+    "artifact's size, the settings training chose and their validation metrics.",
+)
+def list_models(key: SecretKey, runtime: RuntimeDep) -> Envelope[dict[str, list[ModelOut]]]:
+    return ok({"models": [_out(row) for row in runtime.trainer.list(key.organization_id)]})

@@ -1,0 +1,194 @@
+"""``OrgModel``: everything one organisation's lists are computed from, and the scoring.
+
+Every method takes the user's history as arrays and returns scores over the model's items;
+choosing, filtering and paging happen in the serving layer. Nothing here reads the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from lehnz.engine.als import fold_in
+from lehnz.engine.types import CatalogArrays, ItemIndices, Scores
+
+
+@dataclass
+class Params:
+    """What training chose for this organisation (recorded in the manifest)."""
+
+    half_life_days: float = 60.0
+    cf_model: str = "knn"  # knn | ease | als
+    repeat_weight: float = 0.3
+    popularity_weight: float = 0.05
+    include_purchased_default: bool = True
+    als_regularization: float = 0.1
+    als_alpha: float = 10.0
+    basket_alpha: float = 0.5
+    session_support_k: float = 10.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class OrgModel:
+    catalog: CatalogArrays
+    params: Params
+    trending: Scores  # decayed recent popularity
+    popular: Scores  # all-time popularity
+    support: NDArray[np.float32]  # users who interacted with each item
+    neighbours: sp.csr_matrix  # collaborative item-item (cosine kNN)
+    cf: sp.csr_matrix | None  # the chosen item-item model (knn or ease), None for als
+    item_factors: NDArray[np.float32] | None  # als
+    bought_together: sp.csr_matrix
+    embeddings: NDArray[np.float32]
+    embedding_method: str
+    repeat_share: float
+    manifest: dict[str, Any] = field(default_factory=dict)
+    _gram: NDArray[np.float32] | None = None
+
+    @property
+    def n_items(self) -> int:
+        return len(self.catalog)
+
+    # -- the personalised list -------------------------------------------------------------
+
+    def personal_scores(
+        self, indices: ItemIndices, strengths: NDArray[np.float32], purchases: NDArray[np.float32]
+    ) -> tuple[Scores, Scores, Scores]:
+        """(blended, repeat part, explore part) for one user with this history."""
+        shape = (1, self.n_items)
+        columns = (np.zeros(len(indices), dtype=np.int32), indices)
+        x = sp.csr_matrix((strengths, columns), shape=shape, dtype=np.float32)
+        bought = sp.csr_matrix((purchases, columns), shape=shape, dtype=np.float32)
+        repeat, explore = self.parts(x, bought)
+        blended = self.blend(repeat, explore)
+        return blended[0], repeat[0], explore[0]
+
+    def parts(
+        self, x: sp.csr_matrix, bought: sp.csr_matrix
+    ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """For users' strength rows ``x`` and purchase counts ``bought`` (users x items):
+        the repeat part (their own items, more for items bought often) and the explore part
+        (the collaborative model's scores), as dense users x items arrays."""
+        weighted = x.copy()
+        weighted.data = weighted.data * (1.0 + np.log1p(np.asarray(bought[x.nonzero()]).ravel()))
+        repeat = weighted.toarray().astype(np.float32)
+        if self.params.cf_model == "als" and self.item_factors is not None:
+            explore = np.zeros_like(repeat)
+            for row in range(x.shape[0]):
+                start, end = x.indptr[row], x.indptr[row + 1]
+                explore[row] = self.collaborative(
+                    x.indices[start:end].astype(np.int32), x.data[start:end]
+                )
+        else:
+            matrix = self.cf if self.cf is not None else self.neighbours
+            explore = np.asarray((x @ matrix).toarray(), dtype=np.float32)
+        return repeat, explore
+
+    def blend(
+        self, repeat: NDArray[np.float32], explore: NDArray[np.float32]
+    ) -> NDArray[np.float32]:
+        p = self.params
+        return (
+            p.repeat_weight * _unit_rows(repeat)
+            + (1.0 - p.repeat_weight) * _unit_rows(explore)
+            + p.popularity_weight * _unit(self.trending)[None, :]
+        ).astype(np.float32)
+
+    def collaborative(self, indices: ItemIndices, strengths: NDArray[np.float32]) -> Scores:
+        if len(indices) == 0:
+            return np.zeros(self.n_items, dtype=np.float32)
+        if self.params.cf_model == "als" and self.item_factors is not None:
+            if self._gram is None:
+                self._gram = self.item_factors.T @ self.item_factors
+            user = fold_in(
+                self.item_factors,
+                self._gram,
+                indices,
+                strengths,
+                regularization=self.params.als_regularization,
+                alpha=self.params.als_alpha,
+            )
+            return (self.item_factors @ user).astype(np.float32)
+        matrix = self.cf if self.cf is not None else self.neighbours
+        return _spread(matrix, indices, strengths)
+
+    def cold_start(self) -> Scores:
+        """Trending first, then all-time popular: a sensible list for someone unknown."""
+        return (_unit(self.trending) + 0.01 * _unit(self.popular)).astype(np.float32)
+
+    def top_contributor(
+        self, target: int, indices: ItemIndices, strengths: NDArray[np.float32]
+    ) -> int | None:
+        """Which history item did most to recommend ``target`` (for the reason line)."""
+        if len(indices) == 0:
+            return None
+        column = self.neighbours[indices, target].toarray().ravel() * strengths
+        if self.cf is not None and self.cf is not self.neighbours:
+            column = column + self.cf[indices, target].toarray().ravel() * strengths
+        if column.max() <= 0:
+            return None
+        return int(indices[int(np.argmax(column))])
+
+    # -- item to item -----------------------------------------------------------------------
+
+    def similar_semantic(self, item: int) -> Scores:
+        vector = self.embeddings[item]
+        if not np.any(vector):
+            return np.zeros(self.n_items, dtype=np.float32)
+        scores = self.embeddings @ vector
+        scores[item] = -np.inf
+        return scores.astype(np.float32)
+
+    def similar_collaborative(self, item: int) -> Scores:
+        scores = self.neighbours[item].toarray().ravel().astype(np.float32)
+        scores[item] = 0.0
+        return scores
+
+    def similar_auto(self, item: int) -> tuple[Scores, float]:
+        """Collaborative and semantic neighbours blended by how much behaviour the item has:
+        ``support / (support + k)`` goes to the collaborative side. Returns that share too."""
+        share = float(self.support[item] / (self.support[item] + self.params.session_support_k))
+        collaborative = self.similar_collaborative(item)
+        semantic = np.maximum(self.similar_semantic(item), 0.0)
+        blended = share * _unit(collaborative) + (1.0 - share) * _unit(semantic)
+        blended[item] = -np.inf
+        return blended.astype(np.float32), share
+
+    def basket(self, indices: ItemIndices) -> Scores:
+        """Bought-together strength summed over the basket."""
+        if len(indices) == 0:
+            return np.zeros(self.n_items, dtype=np.float32)
+        return _spread(self.bought_together, indices, np.ones(len(indices), dtype=np.float32))
+
+    def basket_contributor(self, target: int, indices: ItemIndices) -> int | None:
+        if len(indices) == 0:
+            return None
+        column = self.bought_together[indices, target].toarray().ravel()
+        return int(indices[int(np.argmax(column))]) if column.max() > 0 else None
+
+
+def _spread(matrix: sp.csr_matrix, indices: ItemIndices, weights: NDArray[np.float32]) -> Scores:
+    rows = matrix[indices]
+    return np.asarray(rows.T @ weights, dtype=np.float32).ravel()
+
+
+def _unit_rows(matrix: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Each row scaled so its largest positive entry is 1."""
+    top = matrix.max(axis=1, keepdims=True) if matrix.size else np.zeros((matrix.shape[0], 1))
+    return np.where(top > 0, matrix / np.where(top > 0, top, 1.0), 0.0).astype(np.float32)
+
+
+def _unit(scores: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Scaled so the largest finite positive score is 1 (all zeros stay zeros)."""
+    finite = scores[np.isfinite(scores)]
+    top = float(finite.max()) if finite.size else 0.0
+    if top <= 0:
+        return np.zeros_like(scores, dtype=np.float32)
+    return (scores / top).astype(np.float32)

@@ -1,0 +1,72 @@
+"""The newest model of each organisation, held in memory and swapped without a pause.
+
+A request takes a reference to the current ``LoadedModel`` and uses it to the end, so a swap
+(a plain reference assignment) never changes a model under a request in flight. Another
+process's new version is noticed by a cheap version check at most every ``check_seconds``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from lehnz.engine.artifact import ArtifactError, loads
+from lehnz.engine.model import OrgModel
+from lehnz.store import Store
+from lehnz.store import training as queries
+
+logger = logging.getLogger("lehnz.serving")
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    version: int
+    model: OrgModel
+
+    def index_of(self, item_id: str) -> int | None:
+        return self.model.catalog.index.get(item_id)
+
+
+class ModelRegistry:
+    def __init__(self, store: Store, *, check_seconds: float = 2.0) -> None:
+        self._store = store
+        self._check = check_seconds
+        self._models: dict[str, LoadedModel | None] = {}
+        self._checked: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def get(self, organization_id: str) -> LoadedModel | None:
+        now = time.monotonic()
+        if now - self._checked.get(organization_id, -1e9) >= self._check:
+            self._checked[organization_id] = now
+            self._refresh(organization_id)
+        return self._models.get(organization_id)
+
+    def install(self, organization_id: str, loaded: LoadedModel) -> None:
+        """Serve ``loaded`` from now on (the trainer in this process calls this)."""
+        with self._lock:
+            current = self._models.get(organization_id)
+            if current is None or loaded.version >= current.version:
+                self._models[organization_id] = loaded
+        self._checked[organization_id] = time.monotonic()
+
+    def _refresh(self, organization_id: str) -> None:
+        with self._store.read() as connection:
+            version = queries.serving_version(connection, organization_id)
+        current = self._models.get(organization_id)
+        if version is None or (current is not None and current.version >= version):
+            return
+        with self._store.read() as connection:
+            found = queries.load_artifact(connection, organization_id, version)
+        if found is None:
+            return
+        try:
+            model, _ = loads(found[0])
+        except ArtifactError:
+            logger.exception(
+                "model %s of %s is unreadable; keeping the current one", version, organization_id
+            )
+            return
+        self.install(organization_id, LoadedModel(version, model))

@@ -1,0 +1,114 @@
+"""Training an organisation's model now: load, fit, check, save as a new version, serve it."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from lehnz.engine.artifact import ArtifactError, dumps, loads
+from lehnz.engine.trainer import TrainingInput, train
+from lehnz.serving.registry import LoadedModel, ModelRegistry
+from lehnz.store import Store
+from lehnz.store import training as queries
+from lehnz.store.training import ModelRow
+from lehnz.store.types import utcnow
+from lehnz.training.loader import load
+
+logger = logging.getLogger("lehnz.training")
+
+
+class TrainingService:
+    def __init__(
+        self, store: Store, registry: ModelRegistry, *, use_semantic_model: bool = True
+    ) -> None:
+        self._store = store
+        self._registry = registry
+        self._use_model = use_semantic_model
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, organization_id: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(organization_id, threading.Lock())
+
+    def train(self, organization_id: str) -> ModelRow:
+        """Train now and return once the new version serves in this process. A second call
+        for the same organisation waits for the first rather than training twice at once."""
+        with self._lock(organization_id):
+            return self._train(organization_id)
+
+    def _train(self, organization_id: str) -> ModelRow:
+        started = time.perf_counter()
+        created = utcnow()
+        data = load(self._store, organization_id)
+        with self._store.read() as connection:
+            changed = queries.catalog_changed_at(connection, organization_id)
+        result = train(
+            TrainingInput(
+                events=data.events,
+                catalog=data.catalog,
+                n_users=data.n_users,
+                embedding_cache=self._previous_cache(organization_id),
+                use_semantic_model=self._use_model,
+            )
+        )
+        manifest: dict[str, Any] = {
+            "trained_on": {
+                "events": len(data.events),
+                "users": data.n_users,
+                "items": len(data.catalog),
+                "last_seq": data.last_seq,
+                "catalog_changed_at": changed.isoformat() if changed else None,
+            },
+            "validation": result.validation,
+            "embedding_method": result.model.embedding_method,
+            "fit_seconds": round(result.seconds, 3),
+        }
+        blob = dumps(result.model, manifest=manifest, embedding_cache=result.embedding_cache)
+        manifest["duration_seconds"] = round(time.perf_counter() - started, 3)
+        with self._store.write() as connection:
+            version = queries.next_version(connection, organization_id)
+            row = ModelRow(
+                id=f"model_{secrets.token_hex(8)}",
+                version=version,
+                status="serving",
+                created_at=created,
+                trained_at=utcnow(),
+                manifest=manifest,
+                artifact_size=len(blob),
+                serving=True,
+            )
+            queries.insert_model(
+                connection, organization_id=organization_id, row=row, artifact=blob
+            )
+        result.model.manifest = manifest
+        self._registry.install(organization_id, LoadedModel(version, result.model))
+        logger.info(
+            "organisation %s: model v%s serving (%.1f s)",
+            organization_id,
+            version,
+            manifest["duration_seconds"],
+        )
+        return row
+
+    def _previous_cache(self, organization_id: str) -> dict[str, NDArray[np.float32]]:
+        with self._store.read() as connection:
+            version = queries.serving_version(connection, organization_id)
+            found = queries.load_artifact(connection, organization_id, version) if version else None
+        if found is None:
+            return {}
+        try:
+            _, cache = loads(found[0])
+        except ArtifactError:
+            return {}
+        return cache
+
+    def list(self, organization_id: str) -> list[ModelRow]:
+        with self._store.read() as connection:
+            return queries.list_models(connection, organization_id)
