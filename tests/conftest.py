@@ -63,7 +63,8 @@ def make_settings(tmp: Path, database_url: str | None = None, **overrides: objec
         data_dir=tmp,
         database_url=database_url,
         secret_key="test-secret-" + "x" * 40,  # type: ignore[arg-type]
-        **overrides,  # type: ignore[arg-type]
+        # Tests train explicitly; the scheduler's background runs would only add noise.
+        **{"train_check_seconds": 3600.0, **overrides},  # type: ignore[arg-type]
     )
 
 

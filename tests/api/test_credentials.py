@@ -37,6 +37,13 @@ PATHS = [
     ("GET", "/api/v1/settings/event_families", "developer", {}),
     ("PUT", "/api/v1/settings/event_families", "developer", {"json": {"wishlist": "conversion"}}),
     ("GET", "/api/v1/stats/attribution", "developer", {}),
+    ("POST", "/api/v1/models/train", "secret", {}),
+    ("GET", "/api/v1/models", "secret", {}),
+    ("POST", "/recommend", "publishable", {"json": {"user_id": "u1"}}),
+    ("POST", "/recommend/price_optimized", "publishable", {"json": {"user_id": "u1"}}),
+    ("POST", "/recommend/session", "publishable", {"json": {"clicked_item_id": "i1"}}),
+    ("POST", "/recommend/basket", "publishable", {"json": {"item_ids": ["i1"]}}),
+    ("GET", "/item/{item_id}", "publishable", {}),
     ("POST", "/api/v1/auth/register", "none", {}),
     ("POST", "/api/v1/auth/login", "none", {}),
 ]

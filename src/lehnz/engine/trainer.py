@@ -234,8 +234,12 @@ def _evaluate(
     if not model.params.include_purchased_default:
         rows, cols = bought.nonzero()
         scores[rows, cols] = -np.inf
-    top = np.argpartition(-scores, 20, axis=1)[:, :20]
-    order = np.take_along_axis(scores, top, axis=1).argsort(axis=1)[:, ::-1]
+    depth = min(20, scores.shape[1])
+    if depth < scores.shape[1]:
+        top = np.argpartition(-scores, depth, axis=1)[:, :depth]
+    else:
+        top = np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
+    order = np.take_along_axis(-scores, top, axis=1).argsort(axis=1, kind="stable")
     ranked = np.take_along_axis(top, order, axis=1)
     ndcg = [ndcg_at_k(r.tolist(), t, k) for r, t in zip(ranked, targets, strict=True)]
     recall = [recall_at_k(r.tolist(), t, 20) for r, t in zip(ranked, targets, strict=True)]

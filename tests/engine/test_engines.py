@@ -1,0 +1,136 @@
+"""Engine pieces on tiny inputs with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from lehnz.engine import minilm
+from lehnz.engine.artifact import ArtifactError, dumps, loads
+from lehnz.engine.semantic import embed
+from lehnz.engine.sparse import cosine_neighbours, lift_neighbours, raw_cooccurrence, top_k_per_row
+from lehnz.engine.trainer import TrainingInput, train
+from lehnz.engine.types import CatalogArrays, EventArrays
+
+
+def test_minilm_matches_the_reference_model():
+    encoder = minilm.MiniLMEncoder()
+    vectors = encoder.encode(
+        ["A man is eating food.", "A man is eating a piece of bread.", "A man is riding a horse."]
+    )
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # sentence-transformers' documented similarity for this pair with all-MiniLM-L6-v2.
+    assert float(vectors[0] @ vectors[1]) == pytest.approx(0.7553, abs=0.002)
+    assert float(vectors[0] @ vectors[2]) < 0.3
+
+
+def test_weights_with_the_wrong_hash_are_refused(tmp_path):
+    source = minilm.model_directory()
+    for name in ("tokenizer.json",):
+        (tmp_path / name).write_bytes((source / name).read_bytes())
+    (tmp_path / "model.safetensors").write_bytes(b"not the real weights")
+    with pytest.raises(minilm.ModelUnavailable, match="SHA-256"):
+        minilm.MiniLMEncoder(tmp_path)
+
+
+def test_embeddings_are_reused_for_unchanged_texts_and_tfidf_stands_in():
+    texts = ["red running shoes", "wool winter hat", ""]
+    vectors, method, cache = embed(texts, {})
+    assert method == "minilm" and len(cache) == 2 and not vectors[2].any()
+    poisoned = {key: np.full(384, 7.0, dtype=np.float32) for key in cache}
+    again, _, _ = embed(texts, poisoned)
+    assert again[0][0] == 7.0  # came from the cache, not the model
+    fallback, method, cache = embed(
+        ["red running shoes", "red running shoe", "wool hat"], {}, use_model=False
+    )
+    assert method == "tfidf" and cache == {}
+    assert fallback[0] @ fallback[1] > fallback[0] @ fallback[2]
+
+
+def test_top_k_keeps_the_largest_positive_entries_without_the_diagonal():
+    dense = np.array([[9, 3, 1, 2], [4, 9, -1, 0], [0, 0, 9, 0], [1, 2, 3, 9]], dtype=np.float32)
+    for matrix in (dense, sp.csr_matrix(dense)):
+        top = top_k_per_row(matrix, 2).toarray()
+        assert top.tolist() == [[0, 3, 0, 2], [4, 0, 0, 0], [0, 0, 0, 0], [0, 2, 3, 0]]
+
+
+def test_normalised_bought_together_demotes_the_best_seller():
+    # Item 0 is in every basket; item 2 is always with item 1 and never otherwise.
+    baskets = sp.csr_matrix(
+        np.array(
+            [
+                [1, 1, 1, 0],
+                [1, 1, 1, 0],
+                [1, 0, 0, 1],
+                [1, 0, 0, 1],
+                [1, 0, 0, 1],
+                [1, 0, 0, 0],
+                [1, 1, 0, 0],
+            ],
+            dtype=np.float32,
+        )
+    )
+    raw = raw_cooccurrence(baskets, k=3).toarray()
+    lift = lift_neighbours(baskets, k=3, alpha=0.5, shrink=0.0).toarray()
+    assert raw[1].argmax() == 0  # counts point at the best seller
+    assert lift[1].argmax() == 2  # normalised: the real complement
+    cosine = cosine_neighbours(baskets, k=3, shrink=0.0).toarray()
+    assert cosine[2].argmax() == 1
+
+
+def _toy_input(n_users: int = 40) -> TrainingInput:
+    rng = np.random.default_rng(0)
+    users, items, times = [], [], []
+    for user in range(n_users):
+        group = user % 2  # even users like items 0-4, odd users items 5-9
+        for step in range(12):
+            users.append(user)
+            items.append(group * 5 + int(rng.integers(0, 5)))
+            times.append(1_700_000_000 + step * 86_400 + user)
+    n = len(users)
+    events = EventArrays(
+        user=np.array(users, np.int32),
+        item=np.array(items, np.int32),
+        weight=np.full(n, 10, np.float32),
+        time=np.array(times, np.float64),
+        basket=np.arange(n, dtype=np.int64) // 2,
+        is_purchase=np.ones(n, bool),
+    )
+    ids = [f"i{j}" for j in range(10)]
+    catalog = CatalogArrays(
+        ids, [f"item {j}" for j in ids], np.arange(1, 11, dtype=np.float32), [None] * 10, ids
+    )
+    return TrainingInput(events, catalog, n_users)
+
+
+def test_training_chooses_settings_on_held_out_events_and_learns_the_groups():
+    result = train(_toy_input())
+    validation = result.validation
+    assert validation["validation_users"] >= 10
+    assert validation["metrics"]["ndcg@10"] > 0.5
+    model = result.model
+    history = np.array([0, 1], dtype=np.int32)
+    _, _, explore = model.personal_scores(
+        history, np.ones(2, np.float32), np.zeros(2, np.float32)
+    )
+    assert set(np.argsort(-explore)[:3]) <= {0, 1, 2, 3, 4}
+
+
+def test_artifacts_round_trip_and_refuse_non_finite_numbers():
+    result = train(_toy_input())
+    blob = dumps(result.model, manifest={"note": "x"}, embedding_cache=result.embedding_cache)
+    loaded, cache = loads(blob)
+    history = np.array([5], dtype=np.int32)
+    one = np.ones(1, np.float32)
+    before, _, _ = result.model.personal_scores(history, one, one)
+    after, _, _ = loaded.personal_scores(history, one, one)
+    assert np.allclose(before, after)
+    assert loaded.catalog.item_ids == result.model.catalog.item_ids
+    assert set(cache) == set(result.embedding_cache)
+    result.model.trending[0] = np.nan
+    with pytest.raises(ArtifactError):
+        dumps(result.model, manifest={}, embedding_cache={})
+    with pytest.raises(ArtifactError):
+        loads(b"not an artifact")
