@@ -112,9 +112,7 @@ def test_training_chooses_settings_on_held_out_events_and_learns_the_groups():
     assert validation["metrics"]["ndcg@10"] > 0.5
     model = result.model
     history = np.array([0, 1], dtype=np.int32)
-    _, _, explore = model.personal_scores(
-        history, np.ones(2, np.float32), np.zeros(2, np.float32)
-    )
+    _, _, explore = model.personal_scores(history, np.ones(2, np.float32), np.zeros(2, np.float32))
     assert set(np.argsort(-explore)[:3]) <= {0, 1, 2, 3, 4}
 
 
