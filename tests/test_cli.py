@@ -175,3 +175,30 @@ def test_serve_demo_prints_working_keys_and_login(tmp_path):
         assert new.status_code == 200
     finally:
         _stop(process)
+
+
+def test_train_makes_a_serving_model(tmp_path):
+    runtime = _runtime(tmp_path)
+    org = runtime.accounts.register(
+        email="cli3@example.com", password="long-enough", organization_name="CLI"
+    ).organization_id
+    runtime.close()
+    events = tmp_path / "events.csv"
+    rows = ["user_id,item_id,event_name,timestamp"] + [
+        f"u{u},i{(u + n) % 6},purchase,2024-01-{1 + n:02d}T10:00:00"
+        for u in range(12)
+        for n in range(5)
+    ]
+    events.write_text("\n".join(rows) + "\n")
+    items = tmp_path / "items.csv"
+    items.write_text("item_id,name\n" + "".join(f"i{n},Item {n}\n" for n in range(6)))
+    for kind, path in (("items", items), ("events", events)):
+        result = runner.invoke(
+            app, ["import", kind, str(path), "--org", org, "--data-dir", str(tmp_path)]
+        )
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["train", "--org", org, "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Model v1 serving: 60 events, 12 users, 6 items" in result.output
+    unknown = runner.invoke(app, ["train", "--org", "org_nope", "--data-dir", str(tmp_path)])
+    assert unknown.exit_code == 2

@@ -79,6 +79,12 @@ def _print_demo(runtime: object, url: str) -> None:
     console.print(f"Organisation     {demo.organization_id}", soft_wrap=True)
     console.print(f"Publishable key  [green]{demo.publishable_key}[/]", soft_wrap=True)
     console.print(f"Secret key       [yellow]{demo.secret_key}[/]", soft_wrap=True)
+    console.print(
+        f"Try              curl -s {url}/recommend -H 'X-Domain: commerce' "
+        f"-H 'X-API-KEY: {demo.publishable_key}' -H 'Content-Type: application/json' "
+        '-d \'{"user_id": "c18005", "limit": 5}\'',
+        soft_wrap=True,
+    )
     console.rule()
 
 
@@ -101,6 +107,47 @@ def worker(
                     time.sleep(poll)
     finally:
         runtime.close()
+
+
+@app.command()
+def train(
+    org: Annotated[str, typer.Option("--org", help="The organisation to train.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Train an organisation's model now and make it the serving version."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from lehnz.runtime import build_runtime
+    from lehnz.store import accounts as account_queries
+
+    runtime = build_runtime(_settings(data_dir))
+    try:
+        with runtime.store.read() as connection:
+            if not account_queries.organization_exists(connection, org):
+                console.print(f"[red]No organisation with id '{org}'.[/]")
+                raise typer.Exit(2)
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+        with Progress(*columns, console=console) as progress:
+            progress.add_task("Training: loading events, choosing settings, fitting", total=None)
+            row = runtime.trainer.train(org)
+    finally:
+        runtime.close()
+    trained_on = row.manifest.get("trained_on", {})
+    validation = row.manifest.get("validation", {})
+    console.print(
+        f"Model v{row.version} serving: {trained_on.get('events', 0):,} events, "
+        f"{trained_on.get('users', 0):,} users, {trained_on.get('items', 0):,} items, "
+        f"{row.manifest.get('duration_seconds')} s, {(row.artifact_size or 0) / 1e6:.1f} MB"
+    )
+    if "metrics" in validation:
+        metrics = validation["metrics"]
+        console.print(
+            f"Validation on the latest events: NDCG@10 {metrics['ndcg@10']:.4f}, "
+            f"Recall@20 {metrics['recall@20']:.4f}, HitRate@10 {metrics['hit@10']:.4f} "
+            f"({metrics['users']} users); chosen: {validation['chosen']}"
+        )
+    elif "skipped" in validation:
+        console.print(f"Validation skipped: {validation['skipped']}")
 
 
 @app.command()
