@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,6 +19,11 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        # SQLite has one writer at a time. Threads of this process queue on a lock, woken the
+        # moment it frees, instead of on SQLite's busy handler, which polls with sleeps of up
+        # to 100 ms (seconds of tail latency under concurrent ingest). Other processes on the
+        # same file still meet the busy handler.
+        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
 
     @property
     def dialect(self) -> str:
@@ -34,8 +41,9 @@ class Store:
 
         A unique-key violation surfaces as ``Conflict`` so callers never see the driver.
         """
+        lock = self._write_lock or contextlib.nullcontext()
         try:
-            with self._writer.begin() as connection:
+            with lock, self._writer.begin() as connection:
                 yield connection
         except IntegrityError as exc:
             raise Conflict("A record with the same unique key already exists") from exc
