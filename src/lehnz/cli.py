@@ -234,3 +234,73 @@ def _print_report(report: ImportReport) -> None:
         console.print(f"  line {error.line}: {error.reason}")
     if report.rejected > 20:
         console.print(f"  ... and {report.rejected - 20:,} more rejected rows")
+
+
+bench_app = typer.Typer(help="Benchmarks of recommendation quality.")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("quality")
+def bench_quality(
+    dataset: Annotated[
+        Path, typer.Option(exists=True, file_okay=False, help="Folder with events.csv, items.csv")
+    ],
+    test_fraction: Annotated[float, typer.Option(min=0.01, max=0.5)] = 0.1,
+    users: Annotated[int, typer.Option(min=1, help="Test users to sample")] = 1000,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the results here")] = None,
+    http: Annotated[
+        str | None, typer.Option(help="Benchmark a running server through its public API")
+    ] = None,
+) -> None:
+    """Split a dataset by time and score lehnz beside popularity, buy-again, item-kNN, EASE
+    and ALS on the same split (Recall@20, NDCG@10, HitRate@10, coverage)."""
+    import json
+
+    from rich.table import Table
+
+    from lehnz.evaluation.quality import run
+
+    result = run(
+        dataset,
+        test_fraction=test_fraction,
+        users=users,
+        http=http,
+        say=lambda message: console.print(f"[dim]{message}[/]"),
+    )
+    table = Table(title=f"{result['dataset']}: {result['test_users']:,} test users")
+    for column in (
+        "method",
+        "NDCG@10",
+        "Recall@20",
+        "HitRate@10",
+        "coverage",
+        "NDCG repeat",
+        "NDCG explore",
+    ):
+        table.add_column(column, justify="right" if column != "method" else "left")
+    for name, m in result["results"].items():
+        table.add_row(
+            name,
+            f"{m['ndcg@10']:.4f}",
+            f"{m['recall@20']:.4f}",
+            f"{m['hit@10']:.4f}",
+            f"{m['coverage@10']:.3f}",
+            f"{m['ndcg@10_repeat']:.4f}",
+            f"{m['ndcg@10_explore']:.4f}",
+        )
+    console.print(table)
+    console.print(
+        f"lehnz / best baseline ({result['best_baseline']}) NDCG@10: "
+        f"{result['ndcg_ratio_to_best_baseline']:.3f}x"
+    )
+    basket, session = result["basket"], result["session"]
+    console.print(
+        f"basket HitRate@10 ({basket['baskets']} baskets, one item left out): lehnz "
+        f"{basket['lehnz_hit@10']:.4f}, plain co-occurrence {basket['cooccurrence_hit@10']:.4f}"
+    )
+    console.print(
+        f"session HitRate@10 ({session['pairs']} next-item pairs): lehnz "
+        f"{session['lehnz_hit@10']:.4f}, item-kNN {session['item_knn_hit@10']:.4f}"
+    )
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2))
