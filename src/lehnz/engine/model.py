@@ -29,6 +29,9 @@ class Params:
     als_regularization: float = 0.1
     als_alpha: float = 10.0
     basket_alpha: float = 0.5
+    basket_shrink: float = 2.0
+    basket_popularity_weight: float = 0.001
+    ease_l2: float = 200.0
     session_support_k: float = 10.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -166,6 +169,15 @@ class OrgModel:
         if len(indices) == 0:
             return np.zeros(self.n_items, dtype=np.float32)
         return _spread(self.bought_together, indices, np.ones(len(indices), dtype=np.float32))
+
+    def basket_scores(self, indices: ItemIndices) -> Scores:
+        """What to suggest for a basket: bought-together strength, plus as much all-time
+        popularity as training found useful for this store (a lot where baskets are small
+        fragments, almost none where they are full)."""
+        together = _unit(self.basket(indices))
+        scores = together + self.params.basket_popularity_weight * _unit(self.popular)
+        scores[indices] = -np.inf
+        return scores.astype(np.float32)
 
     def basket_contributor(self, target: int, indices: ItemIndices) -> int | None:
         if len(indices) == 0:

@@ -38,9 +38,18 @@ EASE_MAX_ITEMS = 3000
 ALS_FACTORS = 64
 
 HALF_LIVES = (30.0, 120.0, 10_000.0)
-CF_MODELS = ("knn", "ease", "als")
+CF_MODELS: tuple[tuple[str, float], ...] = (
+    ("knn", 0.0),
+    ("ease", 50.0),
+    ("ease", 500.0),
+    ("als", 0.0),
+)
 REPEAT_WEIGHTS = (0.0, 0.2, 0.5, 0.8)
-POPULARITY_WEIGHTS = (0.0, 0.05)
+POPULARITY_WEIGHTS = (0.0, 0.05, 0.2)
+BASKET_ALPHAS = (0.5, 0.75, 1.0)
+BASKET_SHRINKS = (0.0, 2.0, 10.0)
+BASKET_POPULARITY = (0.001, 0.05, 0.2)
+MAX_VALIDATION_BASKETS = 500
 
 
 @dataclass
@@ -169,7 +178,7 @@ def _fit(
     cf: sp.csr_matrix | None = None
     factors = None
     if params.cf_model == "ease":
-        cf = ease_neighbours(x, l2=200.0, max_items=EASE_MAX_ITEMS, k=NEIGHBOURS)
+        cf = ease_neighbours(x, l2=params.ease_l2, max_items=EASE_MAX_ITEMS, k=NEIGHBOURS)
     elif params.cf_model == "als":
         factors = fit_item_factors(
             x,
@@ -183,7 +192,9 @@ def _fit(
         cf = neighbours
     if with_baskets:
         baskets = basket_matrix(events, n_items)
-        together = lift_neighbours(baskets, k=NEIGHBOURS, alpha=params.basket_alpha, shrink=2.0)
+        together = lift_neighbours(
+            baskets, k=NEIGHBOURS, alpha=params.basket_alpha, shrink=params.basket_shrink
+        )
     else:
         together = sp.csr_matrix((n_items, n_items), dtype=np.float32)
     return OrgModel(
@@ -282,8 +293,8 @@ def choose_params(
     bought = purchases[users]
     results = []
     shared: dict[Any, Any] = {}
-    for half_life, cf_model in itertools.product(HALF_LIVES, CF_MODELS):
-        base = Params(half_life_days=half_life, cf_model=cf_model)
+    for half_life, (cf_model, l2) in itertools.product(HALF_LIVES, CF_MODELS):
+        base = Params(half_life_days=half_life, cf_model=cf_model, ease_l2=l2 or 200.0)
         try:
             model = _fit(
                 train,
@@ -308,6 +319,7 @@ def choose_params(
                 params = Params(
                     half_life_days=half_life,
                     cf_model=cf_model,
+                    ease_l2=base.ease_l2,
                     repeat_weight=repeat_weight,
                     popularity_weight=popularity_weight,
                     include_purchased_default=include,
@@ -329,11 +341,67 @@ def choose_params(
     return best, report
 
 
+def choose_basket_params(
+    events: EventArrays, n_items: int
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """How to normalise bought-together counts, and how much popularity to add, for this
+    store: each candidate is scored by leaving one item out of each of the latest baskets
+    and asking whether the rest put it in their top 10."""
+    default = {"alpha": 0.5, "shrink": 2.0, "popularity": 0.001}
+    strong = ((events.weight >= 4.0) | events.is_purchase) & (events.basket >= 0)
+    if strong.sum() < 100:
+        return default, {"skipped": "fewer than 100 basket events"}
+    keys, times, items = events.basket[strong], events.time[strong], events.item[strong]
+    order = np.argsort(times, kind="stable")
+    keys, items, times = keys[order], items[order], times[order]
+    first_seen: dict[int, float] = {}
+    for key, stamp in zip(keys.tolist(), times.tolist(), strict=True):
+        first_seen.setdefault(key, stamp)
+    cut = np.quantile(np.array(list(first_seen.values())), 1.0 - VALIDATION_SHARE)
+    late = np.array([first_seen[k] >= cut for k in keys.tolist()])
+    held: dict[int, list[int]] = {}
+    for key, item in zip(keys[late].tolist(), items[late].tolist(), strict=True):
+        members = held.setdefault(key, [])
+        if item not in members:
+            members.append(item)
+    rng = np.random.default_rng(7)
+    cases = [(m[int(rng.integers(len(m)))], m) for m in held.values() if len(m) >= 2]
+    cases = cases[:MAX_VALIDATION_BASKETS]
+    if len(cases) < 20:
+        return default, {"skipped": "fewer than 20 baskets to validate on"}
+    early = events.subset(np.isin(events.basket, keys[~late]) & (events.basket >= 0))
+    matrix = basket_matrix(early, n_items)
+    popular = np.log1p(np.bincount(early.item, minlength=n_items)).astype(np.float32)
+    popular_unit = popular / max(float(popular.max()), 1e-9)
+    results = []
+    for alpha, shrink in itertools.product(BASKET_ALPHAS, BASKET_SHRINKS):
+        together = lift_neighbours(matrix, k=NEIGHBOURS, alpha=alpha, shrink=shrink)
+        for weight in BASKET_POPULARITY:
+            hits = 0
+            for left_out, members in cases:
+                rest = np.array([m for m in members if m != left_out], dtype=np.int32)
+                scores = np.asarray(together[rest].sum(axis=0)).ravel()
+                top = scores.max()
+                scores = (scores / top if top > 0 else scores) + weight * popular_unit
+                scores[rest] = -np.inf
+                hits += int(left_out in np.argpartition(-scores, min(10, n_items - 1))[:10])
+            results.append((hits / len(cases), alpha, shrink, weight))
+    results.sort(key=lambda r: -r[0])
+    hit, alpha, shrink, weight = results[0]
+    chosen = {"alpha": alpha, "shrink": shrink, "popularity": weight}
+    return chosen, {"baskets": len(cases), "hit@10": hit, "chosen": chosen}
+
+
 def train(inp: TrainingInput) -> TrainingResult:
     started = time.perf_counter()
     texts = inp.catalog.texts
     embeddings, method, cache = embed(texts, inp.embedding_cache, use_model=inp.use_semantic_model)
     params, validation = choose_params(inp, embeddings, method)
+    basket_params, basket_validation = choose_basket_params(inp.events, len(inp.catalog))
+    params.basket_alpha = basket_params["alpha"]
+    params.basket_shrink = basket_params["shrink"]
+    params.basket_popularity_weight = basket_params["popularity"]
+    validation["basket"] = basket_validation
     model = _fit(
         inp.events,
         inp.n_users,

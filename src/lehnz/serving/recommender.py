@@ -198,11 +198,10 @@ class Recommender:
         known = np.array(
             [i for i in (loaded.index_of(x) for x in item_ids) if i is not None], dtype=np.int32
         )
-        together = model.basket(known)
-        if together.max(initial=0.0) <= 0:
+        if len(known) == 0:
             scores, reason = model.cold_start(), _cold_reason(model, names)
         else:
-            scores = _unit(together) + 1e-3 * _unit(model.cold_start())
+            scores = model.basket_scores(known)
 
             def reason(target: int) -> str:
                 source = model.basket_contributor(target, known)
