@@ -25,6 +25,7 @@ class Params:
     cf_model: str = "knn"  # knn | ease | als
     repeat_weight: float = 0.3
     popularity_weight: float = 0.05
+    all_time_popularity: float = 0.0  # 0: what is trending now; 1: all-time popularity
     include_purchased_default: bool = True
     als_regularization: float = 0.1
     als_alpha: float = 10.0
@@ -97,12 +98,23 @@ class OrgModel:
     def blend(
         self, repeat: NDArray[np.float32], explore: NDArray[np.float32]
     ) -> NDArray[np.float32]:
+        return self.blend_units(unit_rows(repeat), unit_rows(explore))
+
+    def blend_units(
+        self, repeat: NDArray[np.float32], explore: NDArray[np.float32]
+    ) -> NDArray[np.float32]:
+        """The personal score from row-normalised parts: repeat and explore by the store's
+        repeat weight, plus a share of popularity (recent or all-time, as training chose)."""
         p = self.params
         return (
-            p.repeat_weight * _unit_rows(repeat)
-            + (1.0 - p.repeat_weight) * _unit_rows(explore)
-            + p.popularity_weight * _unit(self.trending)[None, :]
+            p.repeat_weight * repeat
+            + (1.0 - p.repeat_weight) * explore
+            + p.popularity_weight * self.popularity_vector()[None, :]
         ).astype(np.float32)
+
+    def popularity_vector(self) -> NDArray[np.float32]:
+        mix = self.params.all_time_popularity
+        return ((1.0 - mix) * _unit(self.trending) + mix * _unit(self.popular)).astype(np.float32)
 
     def collaborative(self, indices: ItemIndices, strengths: NDArray[np.float32]) -> Scores:
         if len(indices) == 0:
@@ -191,7 +203,7 @@ def _spread(matrix: sp.csr_matrix, indices: ItemIndices, weights: NDArray[np.flo
     return np.asarray(rows.T @ weights, dtype=np.float32).ravel()
 
 
-def _unit_rows(matrix: NDArray[np.float32]) -> NDArray[np.float32]:
+def unit_rows(matrix: NDArray[np.float32]) -> NDArray[np.float32]:
     """Each row scaled so its largest positive entry is 1."""
     top = matrix.max(axis=1, keepdims=True) if matrix.size else np.zeros((matrix.shape[0], 1))
     return np.where(top > 0, matrix / np.where(top > 0, top, 1.0), 0.0).astype(np.float32)

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from lehnz.engine.als import fit_item_factors
 from lehnz.engine.history import strength
 from lehnz.engine.metrics import hit_at_k, ndcg_at_k, recall_at_k
-from lehnz.engine.model import OrgModel, Params
+from lehnz.engine.model import OrgModel, Params, unit_rows
 from lehnz.engine.semantic import embed
 from lehnz.engine.sparse import cosine_neighbours, ease_neighbours, lift_neighbours
 from lehnz.engine.types import SECONDS_PER_DAY, CatalogArrays, EventArrays
@@ -45,11 +45,12 @@ CF_MODELS: tuple[tuple[str, float], ...] = (
     ("als", 0.0),
 )
 REPEAT_WEIGHTS = (0.0, 0.2, 0.5, 0.8)
-POPULARITY_WEIGHTS = (0.0, 0.05, 0.2)
+POPULARITY_WEIGHTS = (0.0, 0.05, 0.2, 0.5)
+POPULARITY_MIXES = (0.0, 1.0)
 BASKET_ALPHAS = (0.5, 0.75, 1.0)
 BASKET_SHRINKS = (0.0, 2.0, 10.0)
-BASKET_POPULARITY = (0.001, 0.05, 0.2)
-MAX_VALIDATION_BASKETS = 500
+BASKET_POPULARITY = (0.001, 0.05, 0.2, 0.5)
+MAX_VALIDATION_BASKETS = 1000
 
 
 @dataclass
@@ -237,8 +238,9 @@ def _evaluate(
     targets: list[set[int]],
     k: int = 10,
 ) -> dict[str, float]:
-    """Metrics of the model's current params over all validation users at once."""
-    scores = model.blend(*parts)
+    """Metrics of the model's current params over all validation users at once; ``parts``
+    are the row-normalised repeat and explore scores."""
+    scores = model.blend_units(*parts)
     cold = np.asarray(parts[0].max(axis=1) <= 0).ravel()
     if cold.any():
         scores[cold] = model.cold_start()
@@ -311,10 +313,13 @@ def choose_params(
             logger.warning("candidate %s failed: %s", base.as_dict(), exc)
             continue
         x = shared[("x", half_life)][0][users]
-        parts = model.parts(x, bought)
-        for repeat_weight, popularity_weight in itertools.product(
-            REPEAT_WEIGHTS, POPULARITY_WEIGHTS
+        repeat, explore = model.parts(x, bought)
+        parts = (unit_rows(repeat), unit_rows(explore))
+        for repeat_weight, popularity_weight, mix in itertools.product(
+            REPEAT_WEIGHTS, POPULARITY_WEIGHTS, POPULARITY_MIXES
         ):
+            if popularity_weight == 0.0 and mix > 0.0:
+                continue
             for include in (True, False):
                 params = Params(
                     half_life_days=half_life,
@@ -322,6 +327,7 @@ def choose_params(
                     ease_l2=base.ease_l2,
                     repeat_weight=repeat_weight,
                     popularity_weight=popularity_weight,
+                    all_time_popularity=mix,
                     include_purchased_default=include,
                 )
                 model.params = params
