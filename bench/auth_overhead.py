@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from upload import free_port, wait_ready
+from harness import DOMAIN, register, serving
 
 from lehnz.auth.key_verifier import KeyVerifier
 from lehnz.config import Settings
@@ -48,45 +48,12 @@ def in_process() -> None:
 
 
 def over_http() -> None:
-    import os
-    import signal
-    import subprocess
-
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEHNZ_")}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lehnz",
-            "serve",
-            "--data-dir",
-            tempfile.mkdtemp(),
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_ready(base, server)
-        client = httpx.Client(base_url=base)
-        domain = {"X-Domain": "commerce"}
-        token = client.post(
-            "/api/v1/auth/register",
-            headers=domain,
-            json={"email": "b@example.com", "password": "benchmark", "organization_name": "B"},
-        ).json()["data"]["token"]
-        key = client.post(
-            "/api/v1/keys",
-            headers={**domain, "Authorization": f"Bearer {token}"},
-            json={"type": "publishable"},
-        ).json()["data"]["key"]
+    with serving() as server:
+        client = httpx.Client(base_url=server.base)
+        org = register(client)
         cases = {
-            "no key (401 before any key check)": domain,
-            "valid key (key checked, then 400 on the body)": {**domain, "X-API-KEY": key},
+            "no key (401 before any key check)": DOMAIN,
+            "valid key (key checked, then 400 on the body)": org.publishable,
         }
         for label, headers in cases.items():
             times = []
@@ -98,9 +65,6 @@ def over_http() -> None:
             p50 = statistics.median(times) * 1e3
             p99 = times[int(len(times) * 0.99)] * 1e3
             print(f"HTTP, {label}: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,8 @@ import argparse
 import csv
 import os
 import random
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,9 +21,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from upload import free_port, peak_rss_mb, wait_ready
-
-DOMAIN = {"X-Domain": "commerce"}
+from harness import peak_rss_mb, register, serving
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -39,30 +34,11 @@ def main() -> None:
     parser.add_argument("--dataset", type=Path, required=True)
     parser.add_argument("--requests", type=int, default=500)
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="lehnz-serving-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEHNZ_")}
-    env["LEHNZ_TRAIN_CHECK_SECONDS"] = "86400"  # train explicitly, and time it
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "lehnz", "serve", "--data-dir", str(data_dir), "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_ready(base, server)
-        client = httpx.Client(base_url=base, timeout=3600)
-        token = client.post(
-            "/api/v1/auth/register",
-            headers=DOMAIN,
-            json={"email": "bench@example.com", "password": "benchmark", "organization_name": "B"},
-        ).json()["data"]["token"]
-        dev = {**DOMAIN, "Authorization": f"Bearer {token}"}
-        secret = client.post("/api/v1/keys", headers=dev, json={"type": "secret"})
-        public = client.post("/api/v1/keys", headers=dev, json={"type": "publishable"})
-        sk = {**DOMAIN, "X-API-KEY": secret.json()["data"]["key"]}
-        pk = {**DOMAIN, "X-API-KEY": public.json()["data"]["key"]}
+    # Train explicitly, and time it.
+    with serving(settings={"LEHNZ_TRAIN_CHECK_SECONDS": "86400"}) as server:
+        client = httpx.Client(base_url=server.base, timeout=3600)
+        org = register(client)
+        sk, pk = org.secret, org.publishable
         started = time.perf_counter()
         for kind in ("items", "events"):
             path = args.dataset / f"{kind}.csv"
@@ -125,13 +101,7 @@ def main() -> None:
                 if response.status_code not in (200, 404):
                     raise SystemExit(f"{name}: {response.status_code} {response.text[:200]}")
             results[name] = (statistics.median(times), percentile(times, 0.99))
-        peak = peak_rss_mb(server.pid)
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        peak = peak_rss_mb(server.process.pid)
     print(
         f"{args.dataset.name}, SQLite, {datetime.now(UTC):%Y-%m-%d}, "
         f"{os.uname().nodename}, {os.cpu_count()} cores"

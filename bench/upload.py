@@ -14,49 +14,16 @@ Peak memory is the server process's VmHWM (high-water resident set) from /proc.
 from __future__ import annotations
 
 import argparse
-import os
 import platform
-import secrets
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import psycopg
-from psycopg import sql
 
-DOMAIN = {"X-Domain": "commerce"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def wait_ready(base: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit("server exited during start-up")
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise SystemExit("server did not start")
+sys.path.insert(0, str(Path(__file__).parent))
+from harness import peak_rss_mb, register, serving
 
 
 def repeated(path: Path, times: int, directory: Path) -> Path:
@@ -80,63 +47,26 @@ def main() -> None:
         "--repeat", type=int, default=1, help="upload events.csv repeated N times in one file"
     )
     args = parser.parse_args()
-
-    data_dir = Path(tempfile.mkdtemp(prefix="lehnz-bench-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEHNZ_")}
-    database = None
-    if args.postgres:
-        database = f"lehnz_bench_{secrets.token_hex(4)}"
-        with psycopg.connect(args.postgres, autocommit=True) as admin:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-        env["LEHNZ_DATABASE_URL"] = f"{args.postgres.rpartition('/')[0]}/{database}"
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "lehnz", "serve", "--data-dir", str(data_dir), "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_ready(base, server)
-        baseline = peak_rss_mb(server.pid)
-        client = httpx.Client(base_url=base, timeout=3600)
-        token = client.post(
-            "/api/v1/auth/register",
-            headers=DOMAIN,
-            json={"email": "bench@example.com", "password": "benchmark", "organization_name": "B"},
-        ).json()["data"]["token"]
-        key = client.post(
-            "/api/v1/keys",
-            headers={**DOMAIN, "Authorization": f"Bearer {token}"},
-            json={"type": "secret", "name": "bench"},
-        ).json()["data"]["key"]
+    with serving(postgres=args.postgres) as server:
+        baseline = peak_rss_mb(server.process.pid)
+        client = httpx.Client(base_url=server.base, timeout=3600)
+        org = register(client)
         results = []
         for kind in ("items", "events"):
             path = args.dataset / f"{kind}.csv"
             if kind == "events" and args.repeat > 1:
-                path = repeated(path, args.repeat, data_dir)
+                path = repeated(path, args.repeat, server.data_dir)
             started = time.perf_counter()
             with path.open("rb") as handle:
                 response = client.post(
                     f"/api/v1/upload/{kind}",
-                    headers={**DOMAIN, "X-API-KEY": key},
+                    headers=org.secret,
                     files={"file": (path.name, handle, "text/csv")},
                 )
             elapsed = time.perf_counter() - started
             response.raise_for_status()
-            data = response.json()["data"]
-            results.append((kind, path.stat().st_size, data, elapsed))
-        peak = peak_rss_mb(server.pid)
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=30)
-        if database:
-            with psycopg.connect(args.postgres, autocommit=True) as admin:
-                admin.execute(
-                    sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database))
-                )
-
+            results.append((kind, path.stat().st_size, response.json()["data"], elapsed))
+        peak = peak_rss_mb(server.process.pid)
     backend = "PostgreSQL" if args.postgres else "SQLite"
     print(f"{backend}, {args.dataset.name}, {datetime.now(UTC):%Y-%m-%d}, {platform.node()}")
     print("| file | size | rows | imported | rejected | seconds | rows/s |")

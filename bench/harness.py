@@ -1,0 +1,121 @@
+"""What every benchmark does first: start a real ``lehnz serve`` (SQLite in a fresh data
+directory, or a fresh PostgreSQL database), register an organisation with both keys, and
+stop everything afterwards."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+from psycopg import sql
+
+DOMAIN = {"X-Domain": "commerce"}
+
+
+@dataclass
+class Server:
+    base: str
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+
+
+@dataclass
+class Organisation:
+    developer: dict[str, str]
+    secret: dict[str, str]
+    publishable: dict[str, str]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("server exited during start-up")
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise SystemExit("server did not start")
+
+
+@contextmanager
+def serving(
+    *, postgres: str | None = None, settings: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """A ``lehnz serve`` process on a free port, stopped (and its database dropped) after."""
+    data_dir = Path(tempfile.mkdtemp(prefix="lehnz-bench-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEHNZ_")}
+    env.update(settings or {})
+    database = None
+    if postgres:
+        database = f"lehnz_bench_{secrets.token_hex(4)}"
+        with psycopg.connect(postgres, autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+        env["LEHNZ_DATABASE_URL"] = f"{postgres.rpartition('/')[0]}/{database}"
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lehnz", "serve", "--data-dir", str(data_dir), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server = Server(f"http://127.0.0.1:{port}", process, data_dir)
+    try:
+        wait_ready(server.base, process)
+        yield server
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if database and postgres:
+            with psycopg.connect(postgres, autocommit=True) as admin:
+                admin.execute(
+                    sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database))
+                )
+
+
+def register(client: httpx.Client) -> Organisation:
+    token = client.post(
+        "/api/v1/auth/register",
+        headers=DOMAIN,
+        json={
+            "email": f"bench-{secrets.token_hex(4)}@example.com",
+            "password": "benchmark",
+            "organization_name": "Bench",
+        },
+    ).json()["data"]["token"]
+    developer = {**DOMAIN, "Authorization": f"Bearer {token}"}
+    keys = {}
+    for key_type in ("secret", "publishable"):
+        answer = client.post("/api/v1/keys", headers=developer, json={"type": key_type})
+        keys[key_type] = {**DOMAIN, "X-API-KEY": answer.json()["data"]["key"]}
+    return Organisation(developer, keys["secret"], keys["publishable"])
