@@ -380,17 +380,21 @@ def choose_basket_params(
     popular = np.log1p(np.bincount(early.item, minlength=n_items)).astype(np.float32)
     popular_unit = popular / max(float(popular.max()), 1e-9)
     results = []
+    rests = [np.array([m for m in members if m != left], dtype=np.int32) for left, members in cases]
+    depth = min(10, n_items - 1)
     for alpha, shrink in itertools.product(BASKET_ALPHAS, BASKET_SHRINKS):
         together = lift_neighbours(matrix, k=NEIGHBOURS, alpha=alpha, shrink=shrink)
+        summed = []
+        for rest in rests:
+            scores = np.asarray(together[rest].sum(axis=0)).ravel()
+            top = scores.max()
+            summed.append(scores / top if top > 0 else scores)
         for weight in BASKET_POPULARITY:
             hits = 0
-            for left_out, members in cases:
-                rest = np.array([m for m in members if m != left_out], dtype=np.int32)
-                scores = np.asarray(together[rest].sum(axis=0)).ravel()
-                top = scores.max()
-                scores = (scores / top if top > 0 else scores) + weight * popular_unit
-                scores[rest] = -np.inf
-                hits += int(left_out in np.argpartition(-scores, min(10, n_items - 1))[:10])
+            for (left_out, _), rest, scores in zip(cases, rests, summed, strict=True):
+                blended = scores + weight * popular_unit
+                blended[rest] = -np.inf
+                hits += int(left_out in np.argpartition(-blended, depth)[:depth])
             results.append((hits / len(cases), alpha, shrink, weight))
     results.sort(key=lambda r: -r[0])
     hit, alpha, shrink, weight = results[0]
