@@ -49,7 +49,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 sys.path.insert(0, str(Path(__file__).parent))
-from upload import free_port, wait_ready
+from harness import free_port, wait_ready
 
 DOMAIN = {"X-Domain": "commerce"}
 NAMES = ("view", "click", "add_to_cart", "purchase")
@@ -421,12 +421,19 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--clients", choices=("threads", "processes"), default="threads")
+    parser.add_argument(
+        "--no-embedded-worker",
+        action="store_true",
+        help="serve without the in-process pipeline (as when lehnz worker runs apart)",
+    )
     args = parser.parse_args()
     counts = shares(args.events, args.concurrency, args.batch)
     load_before = os.getloadavg()[0]
 
     data_dir = Path(tempfile.mkdtemp(prefix="lehnz-bench-ingest-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEHNZ_")}
+    if args.no_embedded_worker:
+        env["LEHNZ_EMBEDDED_WORKER"] = "false"
     databases: list[str] = []
     server_url = raw_url = None
     if args.postgres:

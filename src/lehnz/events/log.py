@@ -31,11 +31,20 @@ def event_row(organization_id: str, event: EventIn, received_at: datetime) -> di
     }
 
 
-def append_events(connection: Connection, *, organization_id: str, batch: Sequence[EventIn]) -> int:
-    """Append inside the caller's transaction; the number stored (repeats skipped)."""
+def append_events(
+    connection: Connection,
+    *,
+    organization_id: str,
+    batch: Sequence[EventIn],
+    count_stored: bool = True,
+) -> int | None:
+    """Append inside the caller's transaction; the number stored (repeats skipped), or None
+    when ``count_stored`` is off."""
     received_at = utcnow()
     rows = [event_row(organization_id, event, received_at) for event in batch]
-    return event_queries.append(connection, organization_id=organization_id, rows=rows)
+    return event_queries.append(
+        connection, organization_id=organization_id, rows=rows, count_stored=count_stored
+    )
 
 
 class EventLog:
@@ -46,6 +55,8 @@ class EventLog:
     def append(self, *, organization_id: str, batch: Sequence[EventIn]) -> int:
         """Commit ``batch`` durably before returning; the number acknowledged."""
         with self._store.write() as connection:
-            append_events(connection, organization_id=organization_id, batch=batch)
+            append_events(
+                connection, organization_id=organization_id, batch=batch, count_stored=False
+            )
         self._appended.fire()
         return len(batch)

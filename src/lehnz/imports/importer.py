@@ -146,6 +146,7 @@ class Importer:
         with self._store.write() as connection:
             if kind == "events":
                 stored = append_events(connection, organization_id=organization_id, batch=chunk)
+                assert stored is not None  # counted by default
                 report.imported += stored
                 report.duplicates += len(chunk) - stored
             else:

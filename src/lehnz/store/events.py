@@ -14,12 +14,19 @@ from sqlalchemy import Connection, func, select, text
 from lehnz.store.tables import events
 
 
-def append(connection: Connection, *, organization_id: str, rows: Sequence[dict[str, Any]]) -> int:
-    """Append ``rows`` of one organisation; the number stored.
+def append(
+    connection: Connection,
+    *,
+    organization_id: str,
+    rows: Sequence[dict[str, Any]],
+    count_stored: bool = True,
+) -> int | None:
+    """Append ``rows`` of one organisation; the number stored, or None when not counted.
 
     A row whose ``event_id`` the organisation already sent (earlier, or earlier in this
     batch) is skipped, which makes retries safe. Rows without an ``event_id`` are always
-    stored, under a generated ``evt_…`` id.
+    stored, under a generated ``evt_…`` id. Counting what was skipped costs a look-up of
+    the batch's ids; ingest, which acknowledges repeats anyway, leaves it to ON CONFLICT.
     """
     if connection.dialect.name == "postgresql":
         # Serialise appends per organisation until commit, so that within an organisation
@@ -28,7 +35,7 @@ def append(connection: Connection, *, organization_id: str, rows: Sequence[dict[
         connection.execute(
             text("SELECT pg_advisory_xact_lock(hashtext(:org))"), {"org": organization_id}
         )
-    sent_ids = [row["event_id"] for row in rows if row.get("event_id")]
+    sent_ids = [row["event_id"] for row in rows if row.get("event_id")] if count_stored else []
     known = _known_event_ids(connection, organization_id, sent_ids) if sent_ids else set()
     fresh: list[dict[str, Any]] = []
     for row in rows:
@@ -41,10 +48,10 @@ def append(connection: Connection, *, organization_id: str, rows: Sequence[dict[
             known.add(event_id)
         fresh.append(row)
     if fresh:
-        # In the batch's order, so sequence numbers follow it. ON CONFLICT still guards
-        # against a concurrent request carrying the same event_id.
+        # In the batch's order, so sequence numbers follow it. ON CONFLICT skips an id
+        # already stored (and guards against a concurrent request carrying the same one).
         _insert_fast(connection, fresh)
-    return len(fresh)
+    return len(fresh) if count_stored else None
 
 
 def _known_event_ids(connection: Connection, organization_id: str, ids: list[str]) -> set[str]:
@@ -147,12 +154,20 @@ def _insert_fast(connection: Connection, rows: Sequence[dict[str, Any]]) -> None
     conflict = "ON CONFLICT (organization_id, event_id) DO NOTHING"
     if connection.dialect.name == "sqlite":
         marks = ", ".join("?" for _ in _COLUMNS)
+        times: dict[datetime, str] = {}  # a batch shares its receipt time: format it once
+
+        def stamp(value: datetime) -> str:
+            text = times.get(value)
+            if text is None:
+                text = times[value] = _sqlite_time(value)
+            return text
+
         params = [
             (
                 *(row[name] for name in _COLUMNS[:8]),
                 None if row["context"] is None else json.dumps(row["context"]),
-                _sqlite_time(row["occurred_at"]),
-                _sqlite_time(row["received_at"]),
+                stamp(row["occurred_at"]),
+                stamp(row["received_at"]),
             )
             for row in rows
         ]
