@@ -32,6 +32,10 @@ def main() -> None:
     parser.add_argument("--dataset", type=Path, required=True)
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--postgres", help="server URL; a fresh database is made on it")
+    parser.add_argument("--clients", type=int, default=4, help="background ingest clients")
+    parser.add_argument(
+        "--pause", type=float, default=0.0, help="seconds each client waits between batches"
+    )
     args = parser.parse_args()
     stop = threading.Event()
     ingested = [0]
@@ -51,7 +55,16 @@ def main() -> None:
         client.post(
             "/api/v1/upload/events", headers=sk, files={"file": ("events.csv", history.encode())}
         )
-        time.sleep(5)
+        last = rows[-1]["user_id"]
+        expected = sum(1 for r in rows if r["user_id"] == last)
+        while True:  # let the pipeline apply the history first
+            answer = client.get(f"/api/v1/users/{last}", headers=sk)
+            if (
+                answer.status_code == 200
+                and answer.json()["data"]["activity"]["events"] >= expected
+            ):
+                break
+            time.sleep(0.5)
         client.post("/api/v1/models/train", headers=sk).raise_for_status()
         items = sorted({r["item_id"] for r in rows})
 
@@ -69,8 +82,11 @@ def main() -> None:
                     ]
                     if own.post("/api/v1/events/ingest", headers=pk, json=batch).status_code == 202:
                         ingested[0] += 500
+                    stop.wait(args.pause)
 
-        workers = [threading.Thread(target=load, args=(n,), daemon=True) for n in range(4)]
+        workers = [
+            threading.Thread(target=load, args=(n,), daemon=True) for n in range(args.clients)
+        ]
         for worker in workers:
             worker.start()
         time.sleep(2)
@@ -99,7 +115,8 @@ def main() -> None:
     print(
         f"freshness over {len(samples)} probes: p50 {statistics.median(samples) * 1000:.0f} ms, "
         f"p99 {p99 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms; background ingest "
-        f"{ingested[0] / elapsed:,.0f} events/s"
+        f"{ingested[0] / elapsed:,.0f} events/s from {args.clients} clients "
+        f"(pause {args.pause} s between batches)"
     )
 
 
