@@ -114,7 +114,7 @@ class OrgModel:
 
     def popularity_vector(self) -> NDArray[np.float32]:
         mix = self.params.all_time_popularity
-        return ((1.0 - mix) * _unit(self.trending) + mix * _unit(self.popular)).astype(np.float32)
+        return ((1.0 - mix) * unit(self.trending) + mix * unit(self.popular)).astype(np.float32)
 
     def collaborative(self, indices: ItemIndices, strengths: NDArray[np.float32]) -> Scores:
         if len(indices) == 0:
@@ -136,7 +136,7 @@ class OrgModel:
 
     def cold_start(self) -> Scores:
         """Trending first, then all-time popular: a sensible list for someone unknown."""
-        return (_unit(self.trending) + 0.01 * _unit(self.popular)).astype(np.float32)
+        return (unit(self.trending) + 0.01 * unit(self.popular)).astype(np.float32)
 
     def top_contributor(
         self, target: int, indices: ItemIndices, strengths: NDArray[np.float32]
@@ -172,7 +172,7 @@ class OrgModel:
         share = float(self.support[item] / (self.support[item] + self.params.session_support_k))
         collaborative = self.similar_collaborative(item)
         semantic = np.maximum(self.similar_semantic(item), 0.0)
-        blended = share * _unit(collaborative) + (1.0 - share) * _unit(semantic)
+        blended = share * unit(collaborative) + (1.0 - share) * unit(semantic)
         blended[item] = -np.inf
         return blended.astype(np.float32), share
 
@@ -186,8 +186,8 @@ class OrgModel:
         """What to suggest for a basket: bought-together strength, plus as much all-time
         popularity as training found useful for this store (a lot where baskets are small
         fragments, almost none where they are full)."""
-        together = _unit(self.basket(indices))
-        scores = together + self.params.basket_popularity_weight * _unit(self.popular)
+        together = unit(self.basket(indices))
+        scores = together + self.params.basket_popularity_weight * unit(self.popular)
         scores[indices] = -np.inf
         return scores.astype(np.float32)
 
@@ -209,7 +209,7 @@ def unit_rows(matrix: NDArray[np.float32]) -> NDArray[np.float32]:
     return np.where(top > 0, matrix / np.where(top > 0, top, 1.0), 0.0).astype(np.float32)
 
 
-def _unit(scores: NDArray[np.float32]) -> NDArray[np.float32]:
+def unit(scores: NDArray[np.float32]) -> NDArray[np.float32]:
     """Scaled so the largest finite positive score is 1 (all zeros stay zeros)."""
     finite = scores[np.isfinite(scores)]
     top = float(finite.max()) if finite.size else 0.0

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lehnz.engine.history import history_vector
-from lehnz.engine.model import _unit
+from lehnz.engine.model import unit
 from lehnz.errors import NotFound
 from lehnz.pipeline.reader import UserStateReader
 from lehnz.pipeline.state import State, price_band
@@ -102,13 +102,13 @@ class Recommender:
             extra["source"] = "cold_start" if mode != "popular" else "popular"
         else:
             if mode == "collaborative":
-                scores = _unit(model.collaborative(indices, strengths))
+                scores = unit(model.collaborative(indices, strengths))
             elif mode == "semantic":
                 profile = (model.embeddings[indices] * strengths[:, None]).sum(axis=0)
                 scores = model.embeddings @ profile
             else:
                 scores, _, _ = model.personal_scores(indices, strengths, purchases)
-            scores = _unit(scores) + 1e-3 * _unit(model.cold_start())
+            scores = unit(scores) + 1e-3 * unit(model.cold_start())
             reason = _personal_reason(model, names, indices, strengths, purchases)
             extra["source"] = "personalized"
             allow_repeats = (
@@ -235,7 +235,7 @@ class Recommender:
             cart = np.array([index[i] for i in state["cart"] if i in index], dtype=np.int32)
             if len(cart) == 0:
                 return scores, reason
-            together = _unit(model.basket(cart))
+            together = unit(model.basket(cart))
             blended = scores + together
             blended[cart] = -np.inf
 
@@ -254,7 +254,7 @@ class Recommender:
         if last is None:
             return scores, reason
         similar, _ = model.similar_auto(last)
-        blended = scores + np.where(np.isfinite(similar), _unit(np.maximum(similar, 0)), 0.0)
+        blended = scores + np.where(np.isfinite(similar), unit(np.maximum(similar, 0)), 0.0)
         blended[last] = -np.inf
         return blended.astype(np.float32), _const(f"Because you viewed {names(last)}")
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, select, text
 
 from lehnz.store.tables import events
 
@@ -66,16 +66,6 @@ def _known_event_ids(connection: Connection, organization_id: str, ids: list[str
             ).scalars()
         )
     return found
-
-
-def count_for_organization(connection: Connection, organization_id: str) -> int:
-    return int(
-        connection.execute(
-            select(func.count())
-            .select_from(events)
-            .where(events.c.organization_id == organization_id)
-        ).scalar_one()
-    )
 
 
 @dataclass(frozen=True, slots=True)
