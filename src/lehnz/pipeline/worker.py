@@ -1,8 +1,11 @@
 """Moving each organisation's event log through the pipeline, one batch per transaction.
 
-A batch's effects (user states, identity links, attributions) and the cursor move commit
-together, so a crash at any point leaves the cursor exactly before the first unprocessed
-event: a restart resumes there and applies nothing twice.
+A batch is read and computed outside any write transaction (SQLite has one writer, and
+ingest needs it), then its effects (user states, identity links, attributions) and the
+cursor move commit together in one short write. The cursor moves only if it is still as
+read, so a crash at any point leaves it exactly before the first unprocessed event (a
+restart resumes there and applies nothing twice), and a batch that lost a race to another
+worker or to an erasure is dropped and read again.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -32,20 +36,25 @@ BATCH_SIZE = 500
 
 @dataclass
 class _Batch:
-    """What one transaction reads once and then updates in memory."""
+    """What one batch reads once, then updates in memory, then writes."""
 
+    weights: EventWeights
     canonical: dict[str, str]
     states: dict[str, State]
     dropped: set[str]
     prices: dict[str, float]
     sources: dict[str, tuple[str, str | None]]
     attributions: list[dict[str, Any]]
+    merges: list[tuple[str, str, datetime]] = field(default_factory=list)
 
 
 class Pipeline:
-    def __init__(self, store: Store, *, batch_size: int = BATCH_SIZE) -> None:
+    def __init__(
+        self, store: Store, *, batch_size: int = BATCH_SIZE, max_attempts: int = 5
+    ) -> None:
         self._store = store
         self._batch_size = batch_size
+        self._max_attempts = max_attempts
 
     def process_pending(self) -> int:
         """Process every organisation's new events; the number of events applied."""
@@ -70,32 +79,59 @@ class Pipeline:
         return total
 
     def process_batch(self, organization_id: str) -> int:
-        with self._store.write() as connection:
-            cursor = queries.lock_cursor(connection, organization_id)
+        """Apply the next batch of one organisation; the number of events applied."""
+        for _ in range(self._max_attempts):
+            applied = self._try_batch(organization_id)
+            if applied is not None:
+                return applied
+        return 0  # kept losing races; the next pass (or the other worker) goes on
+
+    def _try_batch(self, organization_id: str) -> int | None:
+        """The batch's size, or None when the cursor moved under it."""
+        with self._store.read() as connection:
+            # The cursor first: whatever changes user data after this read bumps its
+            # generation, which makes the write below refuse this batch.
+            cursor = queries.read_cursor(connection, organization_id)
             if cursor is None:
                 return 0
             events = event_queries.after(
                 connection,
                 organization_id=organization_id,
-                after_seq=cursor,
+                after_seq=cursor.last_seq,
                 limit=self._batch_size,
             )
             if not events:
                 return 0
-            self._apply(connection, organization_id, events)
-            queries.move_cursor(connection, organization_id, to=events[-1].seq, at=utcnow())
+            batch = self._read(connection, organization_id, events)
+        for event in events:
+            if event.event_name == "identify" and event.previous_user_id:
+                self._stitch(event, batch)
+            self._fold(organization_id, event, batch)
+        with self._store.write() as connection:
+            now = utcnow()
+            if not queries.advance_cursor(
+                connection, organization_id, read=cursor, to=events[-1].seq, at=now
+            ):
+                return None
+            for alias, into, at in batch.merges:
+                identity_queries.merge(
+                    connection, organization_id=organization_id, alias=alias, into=into, at=at
+                )
+            queries.save_states(connection, organization_id, batch.states, at=now)
+            queries.delete_states(connection, organization_id, batch.dropped - set(batch.states))
+            queries.insert_attributions(connection, batch.attributions)
         return len(events)
 
-    def _apply(
+    def _read(
         self, connection: Connection, organization_id: str, events: Sequence[StoredEvent]
-    ) -> None:
+    ) -> _Batch:
         settings = account_queries.organization_settings(connection, organization_id)
-        weights = EventWeights(settings.get("event_families"))
         users = {e.user_id for e in events} | {
             e.previous_user_id for e in events if e.previous_user_id
         }
         canonical = queries.canonical_map(connection, organization_id, users)
-        batch = _Batch(
+        return _Batch(
+            weights=EventWeights(settings.get("event_families")),
             canonical=canonical,
             states=queries.load_states(
                 connection, organization_id, {canonical.get(u, u) for u in users}
@@ -111,30 +147,14 @@ class Pipeline:
             ),
             attributions=[],
         )
-        for event in events:
-            if event.event_name == "identify" and event.previous_user_id:
-                self._stitch(connection, organization_id, event, batch)
-            self._fold(organization_id, event, weights, batch)
-        now = utcnow()
-        queries.save_states(connection, organization_id, batch.states, at=now)
-        queries.delete_states(connection, organization_id, batch.dropped - set(batch.states))
-        queries.insert_attributions(connection, batch.attributions)
 
-    def _stitch(
-        self, connection: Connection, organization_id: str, event: StoredEvent, batch: _Batch
-    ) -> None:
+    def _stitch(self, event: StoredEvent, batch: _Batch) -> None:
         assert event.previous_user_id is not None
         into = batch.canonical.get(event.user_id, event.user_id)
         alias = batch.canonical.get(event.previous_user_id, event.previous_user_id)
         if alias == into:
             return
-        identity_queries.merge(
-            connection,
-            organization_id=organization_id,
-            alias=alias,
-            into=into,
-            at=event.received_at,
-        )
+        batch.merges.append((alias, into, event.received_at))
         for user, target in list(batch.canonical.items()):
             if target == alias:
                 batch.canonical[user] = into
@@ -146,9 +166,8 @@ class Pipeline:
             merge_states(batch.states.setdefault(into, empty_state()), merged)
         batch.dropped.add(alias)
 
-    def _fold(
-        self, organization_id: str, event: StoredEvent, weights: EventWeights, batch: _Batch
-    ) -> None:
+    def _fold(self, organization_id: str, event: StoredEvent, batch: _Batch) -> None:
+        weights = batch.weights
         user = batch.canonical.get(event.user_id, event.user_id)
         state = batch.states.setdefault(user, empty_state())
         context = event.context if isinstance(event.context, dict) else {}

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, or_, select, update
 
-from lehnz.store.pipeline import lock_cursor_waiting
+from lehnz.store.pipeline import invalidate_batches
 from lehnz.store.tables import (
     attributions,
     events,
@@ -113,9 +113,8 @@ def erase_user(connection: Connection, *, organization_id: str, user_id: str) ->
     The ids merged into the user (anonymous visitors it identified as) are the user's data
     too, so their events, links and logs go with it.
     """
-    # Wait for a pipeline batch in flight, so it cannot write this user's state back after
-    # the erasure commits.
-    lock_cursor_waiting(connection, organization_id)
+    # A pipeline batch read before this commits must not write the user's state back.
+    invalidate_batches(connection, organization_id)
     aliases = list(
         connection.execute(
             select(identity_links.c.alias_user_id).where(

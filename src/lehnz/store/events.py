@@ -14,44 +14,46 @@ from sqlalchemy import Connection, select, text
 from lehnz.store.tables import events
 
 
-def append(
-    connection: Connection,
-    *,
-    organization_id: str,
-    rows: Sequence[dict[str, Any]],
-    count_stored: bool = True,
-) -> int | None:
-    """Append ``rows`` of one organisation; the number stored, or None when not counted.
+def append(connection: Connection, *, organization_id: str, rows: Sequence[dict[str, Any]]) -> int:
+    """Append ``rows`` of one organisation inside the caller's transaction; the number stored.
 
     A row whose ``event_id`` the organisation already sent (earlier, or earlier in this
-    batch) is skipped, which makes retries safe. Rows without an ``event_id`` are always
-    stored, under a generated ``evt_…`` id. Counting what was skipped costs a look-up of
-    the batch's ids; ingest, which acknowledges repeats anyway, leaves it to ON CONFLICT.
+    batch) is skipped, which makes retries safe, and counted as not stored. Ingest, which
+    acknowledges repeats anyway, skips this look-up and leaves repeats to ON CONFLICT.
     """
-    if connection.dialect.name == "postgresql":
-        # Serialise appends per organisation until commit, so that within an organisation
-        # sequence numbers become visible in order and the pipeline's cursor never skips
-        # an event committed late. (SQLite writers are serialised already.)
-        connection.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:org))"), {"org": organization_id}
-        )
-    sent_ids = [row["event_id"] for row in rows if row.get("event_id")] if count_stored else []
+    lock_for_append(connection, [organization_id])
+    sent_ids = [row["event_id"] for row in rows if row.get("event_id")]
     known = _known_event_ids(connection, organization_id, sent_ids) if sent_ids else set()
     fresh: list[dict[str, Any]] = []
     for row in rows:
         event_id = row.get("event_id")
         if not event_id:
-            row["event_id"] = "evt_" + secrets.token_hex(12)
+            row["event_id"] = new_event_id()
         elif event_id in known:
             continue
         else:
             known.add(event_id)
         fresh.append(row)
     if fresh:
-        # In the batch's order, so sequence numbers follow it. ON CONFLICT skips an id
-        # already stored (and guards against a concurrent request carrying the same one).
-        _insert_fast(connection, fresh)
-    return len(fresh) if count_stored else None
+        insert_prepared(connection, prepare(connection.dialect.name, fresh))
+    return len(fresh)
+
+
+def new_event_id() -> str:
+    return "evt_" + secrets.token_hex(12)
+
+
+def lock_for_append(connection: Connection, organization_ids: Sequence[str]) -> None:
+    """On PostgreSQL, serialise appends per organisation until commit, so that within an
+    organisation sequence numbers become visible in order and the pipeline's cursor never
+    skips an event committed late. (SQLite writers are serialised already.) Locks are taken
+    in sorted order so that two transactions over several organisations cannot deadlock."""
+    if connection.dialect.name != "postgresql":
+        return
+    for organization_id in sorted(set(organization_ids)):
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:org))"), {"org": organization_id}
+        )
 
 
 def _known_event_ids(connection: Connection, organization_id: str, ids: list[str]) -> set[str]:
@@ -107,14 +109,36 @@ def for_users(
 def after(
     connection: Connection, *, organization_id: str, after_seq: int, limit: int
 ) -> list[StoredEvent]:
-    """The log of one organisation from ``after_seq`` on, oldest first: the pipeline's read."""
-    rows = connection.execute(
-        select(*_STORED_COLUMNS)
-        .where(events.c.organization_id == organization_id, events.c.seq > after_seq)
-        .order_by(events.c.seq)
-        .limit(limit)
-    )
-    return [StoredEvent(**row._mapping) for row in rows]
+    """The log of one organisation from ``after_seq`` on, oldest first: the pipeline's read.
+
+    Read at the driver level, like ``insert_prepared`` writes: SQLAlchemy's per-row result
+    processing was most of the pipeline's read time.
+    """
+    names = ", ".join(StoredEvent.__slots__)
+    if connection.dialect.name == "sqlite":
+        query = f"SELECT {names} FROM events WHERE organization_id = ? AND seq > ? "
+        query += "ORDER BY seq LIMIT ?"
+        rows = connection.exec_driver_sql(query, (organization_id, after_seq, limit))
+        return [
+            _stored(
+                row,
+                None if row[8] is None else json.loads(row[8]),
+                _from_sqlite_time(row[9]),
+                _from_sqlite_time(row[10]),
+            )
+            for row in rows
+        ]
+    query = f"SELECT {names} FROM events WHERE organization_id = %s AND seq > %s "
+    query += "ORDER BY seq LIMIT %s"
+    rows = connection.exec_driver_sql(query, (organization_id, after_seq, limit))
+    return [_stored(row, row[8], row[9].astimezone(UTC), row[10].astimezone(UTC)) for row in rows]
+
+
+def _stored(row: Any, context: Any, occurred_at: datetime, received_at: datetime) -> StoredEvent:
+    return StoredEvent(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+        context, occurred_at, received_at,
+    )  # fmt: skip
 
 
 _COLUMNS = (
@@ -132,18 +156,15 @@ _COLUMNS = (
 )
 
 
-def _insert_fast(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """The hot path of ingest: one driver-level ``executemany``.
+def prepare(dialect: str, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The rows as the driver's own parameters, ready for ``insert_prepared``.
 
-    SQLAlchemy's per-row type processing (timestamps, JSON) cost more than the insert itself,
-    so the values are put in the driver's own form here: on SQLite, naive UTC timestamps in
-    the text format SQLAlchemy reads back and JSON text; on PostgreSQL, aware datetimes and
-    psycopg's Jsonb.
+    The hot path of ingest does this before it takes the write lock. SQLAlchemy's per-row
+    type processing (timestamps, JSON) cost more than the insert itself, so the values are
+    put in the driver's form here: on SQLite, naive UTC timestamps in the text format
+    SQLAlchemy reads back and JSON text; on PostgreSQL, aware datetimes and psycopg's Jsonb.
     """
-    columns = ", ".join(_COLUMNS)
-    conflict = "ON CONFLICT (organization_id, event_id) DO NOTHING"
-    if connection.dialect.name == "sqlite":
-        marks = ", ".join("?" for _ in _COLUMNS)
+    if dialect == "sqlite":
         times: dict[datetime, str] = {}  # a batch shares its receipt time: format it once
 
         def stamp(value: datetime) -> str:
@@ -152,7 +173,7 @@ def _insert_fast(connection: Connection, rows: Sequence[dict[str, Any]]) -> None
                 text = times[value] = _sqlite_time(value)
             return text
 
-        params = [
+        return [
             (
                 *(row[name] for name in _COLUMNS[:8]),
                 None if row["context"] is None else json.dumps(row["context"]),
@@ -161,22 +182,33 @@ def _insert_fast(connection: Connection, rows: Sequence[dict[str, Any]]) -> None
             )
             for row in rows
         ]
-    else:
-        from psycopg.types.json import Jsonb
+    from psycopg.types.json import Jsonb
 
-        marks = ", ".join("%s" for _ in _COLUMNS)
-        params = [
-            (
-                *(row[name] for name in _COLUMNS[:8]),
-                None if row["context"] is None else Jsonb(row["context"]),
-                row["occurred_at"],
-                row["received_at"],
-            )
-            for row in rows
-        ]
+    return [
+        (
+            *(row[name] for name in _COLUMNS[:8]),
+            None if row["context"] is None else Jsonb(row["context"]),
+            row["occurred_at"],
+            row["received_at"],
+        )
+        for row in rows
+    ]
+
+
+def insert_prepared(connection: Connection, params: Sequence[tuple[Any, ...]]) -> None:
+    """One driver-level ``executemany`` of prepared rows, in their order (so sequence numbers
+    follow it). ON CONFLICT skips an ``event_id`` already stored, including one a concurrent
+    request carries."""
+    marks = ", ".join("?" if connection.dialect.name == "sqlite" else "%s" for _ in _COLUMNS)
     connection.exec_driver_sql(
-        f"INSERT INTO events ({columns}) VALUES ({marks}) {conflict}", params
+        f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({marks}) "
+        "ON CONFLICT (organization_id, event_id) DO NOTHING",
+        list(params),
     )
+
+
+def _from_sqlite_time(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 def _sqlite_time(value: datetime) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -63,34 +64,47 @@ def cursors(connection: Connection) -> list[tuple[str, int]]:
     return [(row[0], int(row[1])) for row in rows]
 
 
-def lock_cursor(connection: Connection, organization_id: str) -> int | None:
-    """The organisation's cursor, locked for this transaction; None when another worker holds
-    it (PostgreSQL), so several workers share organisations without waiting on each other."""
-    query = select(pipeline_cursors.c.last_seq).where(
-        pipeline_cursors.c.organization_id == organization_id
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    last_seq: int
+    generation: int
+
+
+def read_cursor(connection: Connection, organization_id: str) -> Cursor | None:
+    row = connection.execute(
+        select(pipeline_cursors.c.last_seq, pipeline_cursors.c.generation).where(
+            pipeline_cursors.c.organization_id == organization_id
+        )
+    ).first()
+    return None if row is None else Cursor(int(row[0]), int(row[1]))
+
+
+def advance_cursor(
+    connection: Connection, organization_id: str, *, read: Cursor, to: int, at: datetime
+) -> bool:
+    """Move the cursor from ``read`` to ``to``; False when it is no longer as read (another
+    worker moved it, or an erasure bumped its generation), and the batch must be dropped.
+
+    On PostgreSQL the row stays locked until commit, so a concurrent erasure waits for this
+    batch, or this batch, re-checking after the erasure's commit, finds it stale."""
+    result = connection.execute(
+        update(pipeline_cursors)
+        .where(
+            pipeline_cursors.c.organization_id == organization_id,
+            pipeline_cursors.c.last_seq == read.last_seq,
+            pipeline_cursors.c.generation == read.generation,
+        )
+        .values(last_seq=to, updated_at=at)
     )
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    value = connection.execute(query).scalar_one_or_none()
-    return None if value is None else int(value)
+    return result.rowcount == 1
 
 
-def lock_cursor_waiting(connection: Connection, organization_id: str) -> None:
-    """Wait for the organisation's pipeline to finish its batch (used by erasure, so that a
-    batch read before the erasure cannot write the erased user's state back after it)."""
-    query = select(pipeline_cursors.c.last_seq).where(
-        pipeline_cursors.c.organization_id == organization_id
-    )
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update()
-    connection.execute(query)
-
-
-def move_cursor(connection: Connection, organization_id: str, *, to: int, at: datetime) -> None:
+def invalidate_batches(connection: Connection, organization_id: str) -> None:
+    """Make any pipeline batch read before this transaction stale (used by erasure)."""
     connection.execute(
         update(pipeline_cursors)
         .where(pipeline_cursors.c.organization_id == organization_id)
-        .values(last_seq=to, updated_at=at)
+        .values(generation=pipeline_cursors.c.generation + 1)
     )
 
 

@@ -217,6 +217,10 @@ pipeline_cursors = Table(
     ),
     Column("last_seq", BigInteger, nullable=False, default=0),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Bumped by anything else that changes user data (erasure). The pipeline reads a batch
+    # outside its write transaction and moves the cursor only if this is unchanged, so a
+    # batch read before an erasure can never write the erased user's state back.
+    Column("generation", BigInteger, nullable=False, server_default="0"),
 )
 
 # What the serving side reads about a shopper: recent events, cart, price profile. One small
