@@ -116,3 +116,36 @@ def test_bodies_over_five_megabytes_are_413(api):
     body = assert_error(_ingest(api, org, big), 413, "5 MB")
     assert body["code"] == "payload_too_large"
     assert rows_of(api, events, organization_id=org.organization_id) == []
+
+
+def test_concurrent_batches_are_each_stored_once_in_their_own_order(api):
+    """Concurrent requests may share a commit (SQLite's group commit); each still gets its
+    own count, and every event is stored once, each batch's events in the order sent."""
+    import threading
+
+    org = tenant(api)
+    answers: list[tuple[int, int]] = []
+
+    def client(n: int) -> None:
+        for b in range(4):
+            batch = [
+                {"user_id": f"c{n}", "event_name": "view", "item_id": f"{b}-{i}"}
+                for i in range(100 + n)
+            ]
+            response = api.post(
+                "/api/v1/events/ingest", headers=org.publishable_headers, json=batch
+            )
+            answers.append((response.status_code, response.json()["data"]["accepted"]))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == sorted((202, 100 + n) for n in range(6) for _ in range(4))
+    stored = rows_of(api, events, organization_id=org.organization_id)
+    assert len(stored) == sum(4 * (100 + n) for n in range(6))
+    for n in range(6):
+        mine = sorted((row["seq"], row["item_id"]) for row in stored if row["user_id"] == f"c{n}")
+        sent = [f"{b}-{i}" for b in range(4) for i in range(100 + n)]
+        assert [item for _, item in mine] == sent

@@ -51,9 +51,9 @@ class _Pending:
 class EventLog:
     """The ingest path: every request is acknowledged only after its rows are committed.
 
-    Concurrent requests share commits (group commit): a request that finds the writer busy
-    queues its rows, and whichever request writes next commits everything queued in one
-    transaction. A commit costs a disk flush, so under load each flush carries several
+    On SQLite, which has one writer, concurrent requests share commits (group commit): a
+    request that finds the writer busy queues its rows, and whichever request writes next
+    commits everything queued in one transaction. Under load each write carries several
     batches instead of one; alone, a request commits by itself with no added wait.
     """
 
@@ -72,6 +72,18 @@ class EventLog:
         received_at = utcnow()
         rows = [event_row(organization_id, event, received_at) for event in batch]
         pending = _Pending(organization_id, event_queries.prepare(self._store.dialect, rows))
+        if self._store.dialect != "sqlite":
+            # PostgreSQL takes concurrent transactions and flushes their commits together
+            # itself; a turn held across the process would only serialise them.
+            self._write_group([pending])
+        else:
+            self._share_a_commit(pending)
+        if pending.error is not None:
+            raise pending.error
+        self._appended.fire()
+        return len(batch)
+
+    def _share_a_commit(self, pending: _Pending) -> None:
         with self._queue_lock:
             self._queue.append(pending)
         with self._turn:
@@ -79,10 +91,6 @@ class EventLog:
                 with self._queue_lock:
                     group, self._queue = self._queue, []
                 self._write_group(group)
-        if pending.error is not None:
-            raise pending.error
-        self._appended.fire()
-        return len(batch)
 
     def _write_group(self, group: list[_Pending]) -> None:
         try:

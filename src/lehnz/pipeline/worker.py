@@ -88,39 +88,82 @@ class Pipeline:
 
     def _try_batch(self, organization_id: str) -> int | None:
         """The batch's size, or None when the cursor moved under it."""
+        if self._store.dialect == "sqlite":
+            return self._optimistic_batch(organization_id)
+        return self._locked_batch(organization_id)
+
+    def _optimistic_batch(self, organization_id: str) -> int | None:
+        """SQLite has one writer, which ingest needs: read and fold outside it, then write
+        only the results, if the cursor is still as read."""
         with self._store.read() as connection:
             # The cursor first: whatever changes user data after this read bumps its
             # generation, which makes the write below refuse this batch.
             cursor = queries.read_cursor(connection, organization_id)
-            if cursor is None:
-                return 0
-            events = event_queries.after(
-                connection,
-                organization_id=organization_id,
-                after_seq=cursor.last_seq,
-                limit=self._batch_size,
-            )
-            if not events:
-                return 0
-            batch = self._read(connection, organization_id, events)
-        for event in events:
-            if event.event_name == "identify" and event.previous_user_id:
-                self._stitch(event, batch)
-            self._fold(organization_id, event, batch)
+            loaded = self._load(connection, organization_id, cursor)
+        if loaded is None:
+            return 0
+        events, batch = loaded
+        self._fold_all(organization_id, events, batch)
         with self._store.write() as connection:
             now = utcnow()
+            assert cursor is not None
             if not queries.advance_cursor(
                 connection, organization_id, read=cursor, to=events[-1].seq, at=now
             ):
                 return None
-            for alias, into, at in batch.merges:
-                identity_queries.merge(
-                    connection, organization_id=organization_id, alias=alias, into=into, at=at
-                )
-            queries.save_states(connection, organization_id, batch.states, at=now)
-            queries.delete_states(connection, organization_id, batch.dropped - set(batch.states))
-            queries.insert_attributions(connection, batch.attributions)
+            self._save(connection, organization_id, batch, at=now)
         return len(events)
+
+    def _locked_batch(self, organization_id: str) -> int:
+        """PostgreSQL has row locks: hold the cursor's for the whole batch, so workers never
+        compute the same batch twice (one skips an organisation another is on) and an
+        erasure waits for the batch to commit."""
+        with self._store.write() as connection:
+            cursor = queries.lock_cursor(connection, organization_id)
+            loaded = self._load(connection, organization_id, cursor)
+            if loaded is None:
+                return 0
+            events, batch = loaded
+            self._fold_all(organization_id, events, batch)
+            now = utcnow()
+            assert cursor is not None
+            queries.advance_cursor(
+                connection, organization_id, read=cursor, to=events[-1].seq, at=now
+            )
+            self._save(connection, organization_id, batch, at=now)
+        return len(events)
+
+    def _load(
+        self, connection: Connection, organization_id: str, cursor: queries.Cursor | None
+    ) -> tuple[list[StoredEvent], _Batch] | None:
+        if cursor is None:
+            return None
+        events = event_queries.after(
+            connection,
+            organization_id=organization_id,
+            after_seq=cursor.last_seq,
+            limit=self._batch_size,
+        )
+        if not events:
+            return None
+        return events, self._read(connection, organization_id, events)
+
+    def _fold_all(self, organization_id: str, events: list[StoredEvent], batch: _Batch) -> None:
+        for event in events:
+            if event.event_name == "identify" and event.previous_user_id:
+                self._stitch(event, batch)
+            self._fold(organization_id, event, batch)
+
+    def _save(
+        self, connection: Connection, organization_id: str, batch: _Batch, *, at: datetime
+    ) -> None:
+        for alias, into, merged_at in batch.merges:
+            identity_queries.merge(
+                connection, organization_id=organization_id, alias=alias, into=into, at=merged_at
+            )
+        queries.save_states(connection, organization_id, batch.states, at=at)
+        queries.delete_states(connection, organization_id, batch.dropped - set(batch.states))
+        queries.insert_attributions(connection, batch.attributions)
 
     def _read(
         self, connection: Connection, organization_id: str, events: Sequence[StoredEvent]

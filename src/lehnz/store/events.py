@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, text
 
+from lehnz.store.bulk import insert_many, json_value, time_value
 from lehnz.store.tables import events
 
 
@@ -115,23 +116,35 @@ def after(
     processing was most of the pipeline's read time.
     """
     names = ", ".join(StoredEvent.__slots__)
-    if connection.dialect.name == "sqlite":
-        query = f"SELECT {names} FROM events WHERE organization_id = ? AND seq > ? "
-        query += "ORDER BY seq LIMIT ?"
-        rows = connection.exec_driver_sql(query, (organization_id, after_seq, limit))
+    sqlite = connection.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    query = f"SELECT {names} FROM events WHERE organization_id = {mark} AND seq > {mark} "
+    query += f"ORDER BY seq LIMIT {mark}"
+    rows = connection.exec_driver_sql(query, (organization_id, after_seq, limit)).cursor
+    assert rows is not None
+    if not sqlite:
         return [
-            _stored(
-                row,
-                None if row[8] is None else json.loads(row[8]),
-                _from_sqlite_time(row[9]),
-                _from_sqlite_time(row[10]),
-            )
-            for row in rows
+            _stored(row, row[8], row[9].astimezone(UTC), row[10].astimezone(UTC))
+            for row in rows.fetchall()
         ]
-    query = f"SELECT {names} FROM events WHERE organization_id = %s AND seq > %s "
-    query += "ORDER BY seq LIMIT %s"
-    rows = connection.exec_driver_sql(query, (organization_id, after_seq, limit))
-    return [_stored(row, row[8], row[9].astimezone(UTC), row[10].astimezone(UTC)) for row in rows]
+    # A batch's rows share their receipt time and often their context: convert each once.
+    times: dict[str, datetime] = {}
+    contexts: dict[str, Any] = {}
+
+    def stamp(value: str) -> datetime:
+        converted = times.get(value)
+        if converted is None:
+            converted = times[value] = datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return converted
+
+    def context(value: str | None) -> Any:
+        if value is None:
+            return None
+        if value not in contexts:
+            contexts[value] = json.loads(value)
+        return contexts[value]
+
+    return [_stored(row, context(row[8]), stamp(row[9]), stamp(row[10])) for row in rows.fetchall()]
 
 
 def _stored(row: Any, context: Any, occurred_at: datetime, received_at: datetime) -> StoredEvent:
@@ -159,57 +172,36 @@ _COLUMNS = (
 def prepare(dialect: str, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """The rows as the driver's own parameters, ready for ``insert_prepared``.
 
-    The hot path of ingest does this before it takes the write lock. SQLAlchemy's per-row
-    type processing (timestamps, JSON) cost more than the insert itself, so the values are
-    put in the driver's form here: on SQLite, naive UTC timestamps in the text format
-    SQLAlchemy reads back and JSON text; on PostgreSQL, aware datetimes and psycopg's Jsonb.
+    The hot path of ingest does this before it takes the write lock, and skips SQLAlchemy's
+    per-row type processing (timestamps, JSON), which cost more than the insert itself.
     """
-    if dialect == "sqlite":
-        times: dict[datetime, str] = {}  # a batch shares its receipt time: format it once
+    times: dict[datetime, Any] = {}  # a batch shares its receipt time: convert it once
 
-        def stamp(value: datetime) -> str:
-            text = times.get(value)
-            if text is None:
-                text = times[value] = _sqlite_time(value)
-            return text
-
-        return [
-            (
-                *(row[name] for name in _COLUMNS[:8]),
-                None if row["context"] is None else json.dumps(row["context"]),
-                stamp(row["occurred_at"]),
-                stamp(row["received_at"]),
-            )
-            for row in rows
-        ]
-    from psycopg.types.json import Jsonb
+    def stamp(value: datetime) -> Any:
+        converted = times.get(value)
+        if converted is None:
+            converted = times[value] = time_value(dialect, value)
+        return converted
 
     return [
         (
             *(row[name] for name in _COLUMNS[:8]),
-            None if row["context"] is None else Jsonb(row["context"]),
-            row["occurred_at"],
-            row["received_at"],
+            json_value(dialect, row["context"]),
+            stamp(row["occurred_at"]),
+            stamp(row["received_at"]),
         )
         for row in rows
     ]
 
 
 def insert_prepared(connection: Connection, params: Sequence[tuple[Any, ...]]) -> None:
-    """One driver-level ``executemany`` of prepared rows, in their order (so sequence numbers
-    follow it). ON CONFLICT skips an ``event_id`` already stored, including one a concurrent
-    request carries."""
-    marks = ", ".join("?" if connection.dialect.name == "sqlite" else "%s" for _ in _COLUMNS)
-    connection.exec_driver_sql(
-        f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({marks}) "
-        "ON CONFLICT (organization_id, event_id) DO NOTHING",
-        list(params),
+    """Insert prepared rows in their order (so sequence numbers follow it). ON CONFLICT skips
+    an ``event_id`` already stored, including one a concurrent request carries."""
+    insert_many(
+        connection,
+        table="events",
+        columns=_COLUMNS,
+        rows=params,
+        postgres_types=("text",) * 8 + ("jsonb", "timestamptz", "timestamptz"),
+        conflict="ON CONFLICT (organization_id, event_id) DO NOTHING",
     )
-
-
-def _from_sqlite_time(value: str) -> datetime:
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
-
-
-def _sqlite_time(value: datetime) -> str:
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, exists, insert, select, update
 
+from lehnz.store.bulk import insert_many, json_value, time_value
 from lehnz.store.tables import (
     attributions,
     events,
@@ -19,7 +20,7 @@ from lehnz.store.tables import (
     recommendation_logs,
     user_states,
 )
-from lehnz.store.upsert import insert_ignoring_duplicates, upsert
+from lehnz.store.upsert import insert_ignoring_duplicates
 
 _CHUNK = 500
 
@@ -79,6 +80,17 @@ def read_cursor(connection: Connection, organization_id: str) -> Cursor | None:
     return None if row is None else Cursor(int(row[0]), int(row[1]))
 
 
+def lock_cursor(connection: Connection, organization_id: str) -> Cursor | None:
+    """PostgreSQL: the cursor, locked until commit; None when another worker holds it, so
+    several workers share organisations without waiting on each other."""
+    row = connection.execute(
+        select(pipeline_cursors.c.last_seq, pipeline_cursors.c.generation)
+        .where(pipeline_cursors.c.organization_id == organization_id)
+        .with_for_update(skip_locked=True)
+    ).first()
+    return None if row is None else Cursor(int(row[0]), int(row[1]))
+
+
 def advance_cursor(
     connection: Connection, organization_id: str, *, read: Cursor, to: int, at: datetime
 ) -> bool:
@@ -126,16 +138,21 @@ def load_states(
 def save_states(
     connection: Connection, organization_id: str, states: dict[str, dict[str, Any]], *, at: datetime
 ) -> None:
-    rows = [
-        {"organization_id": organization_id, "user_id": user, "state": state, "updated_at": at}
-        for user, state in states.items()
-    ]
-    upsert(
+    """Upsert the batch's states in one statement (see ``bulk``: the pipeline writes while
+    ingest requests keep the GIL busy)."""
+    dialect = connection.dialect.name
+    stamp = time_value(dialect, at)
+    insert_many(
         connection,
-        user_states,
-        rows,
-        key=["organization_id", "user_id"],
-        update=["state", "updated_at"],
+        table="user_states",
+        columns=("organization_id", "user_id", "state", "updated_at"),
+        rows=[
+            (organization_id, user, json_value(dialect, state), stamp)
+            for user, state in states.items()
+        ],
+        postgres_types=("text", "text", "jsonb", "timestamptz"),
+        conflict="ON CONFLICT (organization_id, user_id) DO UPDATE "
+        "SET state = excluded.state, updated_at = excluded.updated_at",
     )
 
 
