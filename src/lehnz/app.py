@@ -15,6 +15,7 @@ from lehnz.api.deps import require_domain
 from lehnz.api.envelope import install_error_handlers
 from lehnz.api.limits import BodyLimitMiddleware
 from lehnz.api.metrics import Metrics, MetricsMiddleware
+from lehnz.api.nul_guard import NulGuardMiddleware
 from lehnz.config import Settings
 from lehnz.pipeline.worker import PipelineRunner
 from lehnz.runtime import Runtime, build_runtime
@@ -93,8 +94,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     # add_middleware puts each new one outside the previous, so read these bottom-up:
     # metrics (outermost) see every answer, refusals included; CORS answers browsers'
     # preflights before anything checks headers they do not send; the body limit refuses
-    # oversized bodies before a handler reads them. Starlette's ServerErrorMiddleware still
-    # wraps everything and turns crashes into the envelope.
+    # oversized bodies before a handler reads them, and the NUL guard refuses U+0000, which
+    # PostgreSQL cannot store. Starlette's ServerErrorMiddleware still wraps everything and
+    # turns crashes into the envelope.
+    app.add_middleware(NulGuardMiddleware)
     app.add_middleware(BodyLimitMiddleware, upload_limit=settings.max_upload_bytes)
     app.add_middleware(PublishableCORSMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

@@ -75,3 +75,24 @@ def parse_batch(payload: Any, model: type[M], *, root: str, max_size: int) -> li
             problems, message=f"{summary}: " + "; ".join(problems[:MAX_REPORTED])
         )
     return valid
+
+
+# PostgreSQL cannot store U+0000 in text or JSONB; both databases refuse it the same way.
+NUL_REASON = "must not contain the NUL character (\\u0000)"
+
+
+def nul_paths(value: Any, path: str) -> list[str]:
+    """Where in a parsed JSON value a string (or an object key) holds U+0000."""
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    found: list[str] = []
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found += nul_paths(item, f"{path}[{index}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            if "\x00" in key:
+                found.append(child.replace("\x00", "\\u0000"))
+            found += nul_paths(item, child)
+    return found

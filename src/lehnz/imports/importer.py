@@ -31,7 +31,7 @@ from lehnz.imports.readers import (
 from lehnz.imports.rows import Kind, to_object
 from lehnz.signals import Signal
 from lehnz.store import Store
-from lehnz.validation import describe
+from lehnz.validation import NUL_REASON, describe, nul_paths
 
 CHUNK_SIZE = 2_000
 MAX_REPORTED = 100
@@ -165,9 +165,15 @@ def _validated(
 ) -> Iterator[Any]:
     try:
         obj = to_object(kind, record.values, from_csv=file_format == "csv")
-        yield model.model_validate(obj)
+        validated = model.model_validate(obj)
     except ValidationError as exc:
         report.reject(record.line, "; ".join(describe(exc, prefix="")))
+        return
+    nul = nul_paths(obj, "")  # PostgreSQL cannot store U+0000: refuse it on both databases
+    if nul:
+        report.reject(record.line, "; ".join(f"{path}: {NUL_REASON}" for path in nul))
+        return
+    yield validated
 
 
 def _strict_failure(report: ImportReport) -> ValidationFailed:
