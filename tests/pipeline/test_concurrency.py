@@ -114,3 +114,39 @@ def test_a_batch_read_before_an_erasure_never_writes_the_user_back(quiet_api, se
     assert _event_counts(quiet_api, org.organization_id) == {"staying": 1}
     gone = quiet_api.get("/api/v1/users/leaving", headers=org.secret_headers)
     assert gone.status_code == 404
+
+
+def test_the_user_view_folds_in_events_the_pipeline_has_not_reached(quiet_api):
+    """Freshness never waits for the pipeline: with no pipeline running, a user's view (what
+    /recommend reads) already shows an acknowledged event, and applying the log later
+    changes nothing in it: an event is counted once, stored or pending."""
+    org = tenant(quiet_api)
+    quiet_api.post(
+        "/api/v1/items",
+        headers=org.secret_headers,
+        json=[{"item_id": "lamp", "attributes": {"price": 20}}],
+    )
+    _ingest(
+        quiet_api,
+        org,
+        [
+            {"user_id": "new", "event_name": "view", "item_id": "lamp"},
+            {"user_id": "new", "event_name": "add_to_cart", "item_id": "lamp"},
+        ],
+    )
+
+    def view() -> dict:
+        response = quiet_api.get("/api/v1/users/new", headers=org.secret_headers)
+        assert response.status_code == 200, response.text
+        return response.json()["data"]["activity"]
+
+    before = view()
+    assert before["events"] == 2 and before["cart"] == {"lamp": 1}
+    assert before["typical_price"] == 20
+    assert _event_counts(quiet_api, org.organization_id) == {}  # nothing applied yet
+    Pipeline(quiet_api.app.state.runtime.store).process_pending()
+    assert _event_counts(quiet_api, org.organization_id) == {"new": 2}
+    assert view() == before
+    _ingest(quiet_api, org, [{"user_id": "new", "event_name": "purchase", "item_id": "lamp"}])
+    after = view()
+    assert after["events"] == 3 and after["cart"] == {}

@@ -19,7 +19,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from lehnz.pipeline.state import State, apply_event, empty_state, merge_states
+from lehnz.pipeline.fold import fold_event, positive_number
+from lehnz.pipeline.state import State, empty_state, merge_states
 from lehnz.pipeline.weights import EventWeights
 from lehnz.store import Store
 from lehnz.store import accounts as account_queries
@@ -213,24 +214,13 @@ class Pipeline:
         weights = batch.weights
         user = batch.canonical.get(event.user_id, event.user_id)
         state = batch.states.setdefault(user, empty_state())
-        context = event.context if isinstance(event.context, dict) else {}
-        quantity = _number(context.get("quantity"), default=1.0)
         price = batch.prices.get(event.item_id) if event.item_id else None
-        is_purchase = weights.is_conversion(event.event_name) and event.event_name != "identify"
-        apply_event(
-            state,
-            event_name=event.event_name,
-            item_id=event.item_id,
-            weight=weights.weight(event.event_name),
-            at=event.occurred_at.timestamp(),
-            price=price,
-            quantity=quantity,
-            is_purchase=is_purchase,
-        )
+        quantity, is_purchase = fold_event(state, event, weights, price=price)
         source = batch.sources.get(event.recommendation_id or "")
         if source is None:
             return
-        paid = _number(context.get("price"), default=price or 0.0)
+        context = event.context if isinstance(event.context, dict) else {}
+        paid = positive_number(context.get("price"), default=price or 0.0)
         batch.attributions.append(
             {
                 "event_seq": event.seq,
@@ -246,12 +236,6 @@ class Pipeline:
                 "occurred_at": event.occurred_at,
             }
         )
-
-
-def _number(value: Any, *, default: float) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    return default
 
 
 class PipelineRunner:

@@ -107,6 +107,30 @@ def for_users(
     return [StoredEvent(**row._mapping) for row in rows]
 
 
+def newest_after(
+    connection: Connection,
+    *,
+    organization_id: str,
+    user_ids: Sequence[str],
+    after_seq: int,
+    limit: int,
+) -> list[StoredEvent]:
+    """The newest ``limit`` events of ``user_ids`` past ``after_seq``, oldest first: what the
+    pipeline has not applied to these users yet."""
+    query = (
+        select(*_STORED_COLUMNS)
+        .where(
+            events.c.organization_id == organization_id,
+            events.c.user_id.in_(list(user_ids)),
+            events.c.seq > after_seq,
+        )
+        .order_by(events.c.seq.desc())
+        .limit(limit)
+    )
+    rows = connection.execute(query)
+    return [StoredEvent(**row._mapping) for row in rows][::-1]
+
+
 def after(
     connection: Connection, *, organization_id: str, after_seq: int, limit: int
 ) -> list[StoredEvent]:

@@ -36,6 +36,16 @@ class Store:
             yield connection
 
     @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read-only transaction whose every statement sees the same moment: SQLite's WAL
+        gives that to any read; PostgreSQL needs REPEATABLE READ (its default, READ
+        COMMITTED, gives each statement its own moment)."""
+        with self.engine.connect() as connection:
+            if self.dialect == "postgresql":
+                connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            yield connection
+
+    @contextmanager
     def write(self) -> Iterator[Connection]:
         """A transaction that commits on success and rolls back on any error.
 
