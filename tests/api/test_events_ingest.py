@@ -149,3 +149,18 @@ def test_concurrent_batches_are_each_stored_once_in_their_own_order(api):
         mine = sorted((row["seq"], row["item_id"]) for row in stored if row["user_id"] == f"c{n}")
         sent = [f"{b}-{i}" for b in range(4) for i in range(100 + n)]
         assert [item for _, item in mine] == sent
+
+
+def test_the_ingest_body_is_refused_like_any_other_json_body(api):
+    org = tenant(api)
+    url = "/api/v1/events/ingest"
+    json_type = {**org.publishable_headers, "Content-Type": "application/json"}
+    assert_error(api.post(url, headers=json_type, content=b'[{"user_id": '), 400, "malformed JSON")
+    assert_error(api.post(url, headers=json_type, content=b""), 400, "body")
+    plain = {**org.publishable_headers, "Content-Type": "text/plain"}
+    body = b'{"user_id": "u", "event_name": "view"}'
+    assert_error(api.post(url, headers=plain, content=body), 415, "application/json")
+    assert_error(api.post(url, headers=json_type, content=b'"view"'), 400, "events: must be")
+    assert_error(api.post(url, headers=json_type, content=b"[1]"), 400, "events[0]")
+    assert api.post(url, headers=json_type, content=body).status_code == 202
+    assert rows_of(api, events, organization_id=org.organization_id)[0]["user_id"] == "u"

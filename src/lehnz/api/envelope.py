@@ -102,7 +102,7 @@ def describe_validation_errors(
     return problems
 
 
-def _is_json(content_type: str) -> bool:
+def is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
     return media == "application/json" or media.endswith("+json")
 
@@ -113,7 +113,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     content_type = request.headers.get("content-type")
     if (
         content_type
-        and not _is_json(content_type)
+        and not is_json(content_type)
         and not content_type.startswith("multipart/")
         and any(tuple(e.get("loc", ()))[:1] == ("body",) for e in errors)
     ):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
-from lehnz.api.batch_body import RawJson, one_or_many
+from lehnz.api.batch_body import one_or_many, read_batch
 from lehnz.api.deps import PublishableKey, RuntimeDep
 from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
 from lehnz.events.models import EventIn
-from lehnz.validation import parse_batch
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"], responses=ERROR_RESPONSES)
 
@@ -30,7 +30,9 @@ class Accepted(BaseModel):
     "An `event_id` makes retries safe: a repeated one is acknowledged but stored once.",
     openapi_extra=one_or_many(EventIn, max_items=MAX_BATCH),
 )
-def ingest(payload: RawJson, key: PublishableKey, runtime: RuntimeDep) -> Envelope[Accepted]:
-    batch = parse_batch(payload, EventIn, root="events", max_size=MAX_BATCH)
-    accepted = runtime.events.append(organization_id=key.organization_id, batch=batch)
+async def ingest(request: Request, key: PublishableKey, runtime: RuntimeDep) -> Envelope[Accepted]:
+    batch = await read_batch(request, EventIn, root="events", max_size=MAX_BATCH)
+    accepted = await run_in_threadpool(
+        runtime.events.append, organization_id=key.organization_id, batch=batch
+    )
     return ok(Accepted(accepted=accepted), "Events accepted")
