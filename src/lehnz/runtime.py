@@ -68,6 +68,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     registry = ModelRegistry(store)
     recommendation_log = RecommendationLog(store)
     user_states = UserStateReader(store)
+    events = EventLog(store, events_appended)
     return Runtime(
         settings=settings,
         store=store,
@@ -75,10 +76,11 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         accounts=AccountService(store, secret=secret, token_ttl_seconds=settings.jwt_ttl_seconds),
         keys=KeyService(store, verifier),
         catalog=CatalogService(store, catalog_changed),
-        events=EventLog(store, events_appended),
+        events=events,
         history=EventHistory(store),
         importer=Importer(store, events_appended, catalog_changed),
-        pipeline=Pipeline(store),
+        # In this process the pipeline gives way to ingest requests in flight (see Pipeline).
+        pipeline=Pipeline(store, ingest_busy=events.busy),
         user_states=user_states,
         settings_service=SettingsService(store),
         stats=StatsService(store),

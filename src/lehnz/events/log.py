@@ -63,21 +63,32 @@ class EventLog:
         self._queue: list[_Pending] = []
         self._queue_lock = threading.Lock()
         self._turn = threading.Lock()
+        self._in_flight = 0
+
+    def busy(self) -> bool:
+        """Whether an append is in progress in this process."""
+        return self._in_flight > 0
 
     def append(self, *, organization_id: str, batch: Sequence[EventIn]) -> int:
         """Commit ``batch`` durably before returning; the number acknowledged.
 
         A repeated ``event_id`` is acknowledged but stored once (ON CONFLICT skips it).
         """
-        received_at = utcnow()
-        rows = [event_row(organization_id, event, received_at) for event in batch]
-        pending = _Pending(organization_id, event_queries.prepare(self._store.dialect, rows))
-        if self._store.dialect != "sqlite":
-            # PostgreSQL takes concurrent transactions and flushes their commits together
-            # itself; a turn held across the process would only serialise them.
-            self._write_group([pending])
-        else:
-            self._share_a_commit(pending)
+        with self._queue_lock:
+            self._in_flight += 1
+        try:
+            received_at = utcnow()
+            rows = [event_row(organization_id, event, received_at) for event in batch]
+            pending = _Pending(organization_id, event_queries.prepare(self._store.dialect, rows))
+            if self._store.dialect != "sqlite":
+                # PostgreSQL takes concurrent transactions and flushes their commits together
+                # itself; a turn held across the process would only serialise them.
+                self._write_group([pending])
+            else:
+                self._share_a_commit(pending)
+        finally:
+            with self._queue_lock:
+                self._in_flight -= 1
         if pending.error is not None:
             raise pending.error
         self._appended.fire()
