@@ -150,3 +150,29 @@ def test_the_user_view_folds_in_events_the_pipeline_has_not_reached(quiet_api):
     _ingest(quiet_api, org, [{"user_id": "new", "event_name": "purchase", "item_id": "lamp"}])
     after = view()
     assert after["events"] == 3 and after["cart"] == {}
+
+
+def test_an_append_that_commits_late_is_applied_not_skipped(quiet_api, settings):
+    """PostgreSQL appends run in parallel, so a row can commit after rows with higher
+    sequence numbers. The pipeline must neither skip it nor wait for it forever."""
+    if settings.database_url is None:
+        pytest.skip("SQLite has one writer: rows commit in sequence order")
+    from lehnz.events.log import event_row
+    from lehnz.events.models import EventIn
+    from lehnz.store import events as event_queries
+    from lehnz.store.types import utcnow
+
+    org = tenant(quiet_api)
+    store = quiet_api.app.state.runtime.store
+    late = EventIn.model_validate({"user_id": "late", "event_name": "view", "item_id": "a"})
+    with store.engine.connect() as slow:
+        transaction = slow.begin()
+        row = event_row(org.organization_id, late, utcnow())
+        event_queries.insert_prepared(slow, event_queries.prepare("postgresql", [row]))
+        _ingest(quiet_api, org, [{"user_id": "early", "event_name": "view", "item_id": "b"}])
+        pipeline = Pipeline(store)
+        pipeline.process_pending()  # must not move past the open transaction's row
+        assert "late" not in _event_counts(quiet_api, org.organization_id)
+        transaction.commit()
+    pipeline.process_pending()
+    assert _event_counts(quiet_api, org.organization_id) == {"early": 1, "late": 1}

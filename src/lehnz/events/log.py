@@ -120,7 +120,6 @@ class EventLog:
 
     def _write(self, group: list[_Pending]) -> None:
         with self._store.write() as connection:
-            event_queries.lock_for_append(connection, [p.organization_id for p in group])
             event_queries.insert_prepared(
                 connection, [row for pending in group for row in pending.params]
             )

@@ -55,7 +55,7 @@ class UserStateReader:
                 connection,
                 organization_id=organization_id,
                 user_ids=ids,
-                after_seq=cursor.last_seq if cursor else 0,
+                cursor=cursor or queries.Cursor(last_seq=0),
                 limit=MAX_PENDING,
             )
             if not pending:

@@ -79,8 +79,8 @@ class Pipeline:
         with self._store.read() as connection:
             pending = [
                 organization_id
-                for organization_id, seq in queries.cursors(connection)
-                if queries.has_events_after(connection, organization_id, seq)
+                for organization_id, cursor in queries.cursors(connection)
+                if queries.has_events_after(connection, organization_id, cursor)
             ]
         total = 0
         for organization_id in pending:
@@ -124,7 +124,12 @@ class Pipeline:
             now = utcnow()
             assert cursor is not None
             if not queries.advance_cursor(
-                connection, organization_id, read=cursor, to=events[-1].seq, at=now
+                connection,
+                organization_id,
+                read=cursor,
+                to_seq=events[-1].seq,
+                to_txid=events[-1].txid,
+                at=now,
             ):
                 return None
             self._save(connection, organization_id, batch, at=now)
@@ -144,7 +149,12 @@ class Pipeline:
             now = utcnow()
             assert cursor is not None
             queries.advance_cursor(
-                connection, organization_id, read=cursor, to=events[-1].seq, at=now
+                connection,
+                organization_id,
+                read=cursor,
+                to_seq=events[-1].seq,
+                to_txid=events[-1].txid,
+                at=now,
             )
             self._save(connection, organization_id, batch, at=now)
         return len(events)
@@ -157,7 +167,7 @@ class Pipeline:
         events = event_queries.after(
             connection,
             organization_id=organization_id,
-            after_seq=cursor.last_seq,
+            cursor=cursor,
             limit=self._batch_size,
         )
         if not events:

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, select
 
 from lehnz.store.bulk import insert_many, json_value, time_value
+from lehnz.store.pipeline import Cursor, past
 from lehnz.store.tables import events
 
 
@@ -22,7 +23,6 @@ def append(connection: Connection, *, organization_id: str, rows: Sequence[dict[
     batch) is skipped, which makes retries safe, and counted as not stored. Ingest, which
     acknowledges repeats anyway, skips this look-up and leaves repeats to ON CONFLICT.
     """
-    lock_for_append(connection, [organization_id])
     sent_ids = [row["event_id"] for row in rows if row.get("event_id")]
     known = _known_event_ids(connection, organization_id, sent_ids) if sent_ids else set()
     fresh: list[dict[str, Any]] = []
@@ -42,19 +42,6 @@ def append(connection: Connection, *, organization_id: str, rows: Sequence[dict[
 
 def new_event_id() -> str:
     return "evt_" + secrets.token_hex(12)
-
-
-def lock_for_append(connection: Connection, organization_ids: Sequence[str]) -> None:
-    """On PostgreSQL, serialise appends per organisation until commit, so that within an
-    organisation sequence numbers become visible in order and the pipeline's cursor never
-    skips an event committed late. (SQLite writers are serialised already.) Locks are taken
-    in sorted order so that two transactions over several organisations cannot deadlock."""
-    if connection.dialect.name != "postgresql":
-        return
-    for organization_id in sorted(set(organization_ids)):
-        connection.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:org))"), {"org": organization_id}
-        )
 
 
 def _known_event_ids(connection: Connection, organization_id: str, ids: list[str]) -> set[str]:
@@ -84,6 +71,7 @@ class StoredEvent:
     context: Any
     occurred_at: datetime
     received_at: datetime
+    txid: int | None = None  # PostgreSQL only (see ``tables.events``)
 
 
 _STORED_COLUMNS = [events.c[name] for name in StoredEvent.__slots__]
@@ -112,17 +100,17 @@ def newest_after(
     *,
     organization_id: str,
     user_ids: Sequence[str],
-    after_seq: int,
+    cursor: Cursor,
     limit: int,
 ) -> list[StoredEvent]:
-    """The newest ``limit`` events of ``user_ids`` past ``after_seq``, oldest first: what the
+    """The newest ``limit`` events of ``user_ids`` past ``cursor``, oldest first: what the
     pipeline has not applied to these users yet."""
     query = (
         select(*_STORED_COLUMNS)
         .where(
             events.c.organization_id == organization_id,
             events.c.user_id.in_(list(user_ids)),
-            events.c.seq > after_seq,
+            past(connection, cursor),
         )
         .order_by(events.c.seq.desc())
         .limit(limit)
@@ -132,25 +120,33 @@ def newest_after(
 
 
 def after(
-    connection: Connection, *, organization_id: str, after_seq: int, limit: int
+    connection: Connection, *, organization_id: str, cursor: Cursor, limit: int
 ) -> list[StoredEvent]:
-    """The log of one organisation from ``after_seq`` on, oldest first: the pipeline's read.
+    """The log of one organisation past ``cursor``, in the pipeline's order: the pipeline's
+    read.
 
-    Read at the driver level, like ``insert_prepared`` writes: SQLAlchemy's per-row result
-    processing was most of the pipeline's read time.
+    On PostgreSQL only rows of transactions older than every transaction still running are
+    read, in (txid, seq) order: a transaction that commits later can then only add rows past
+    what was read, never below it. Read at the driver level, like ``insert_prepared``
+    writes: SQLAlchemy's per-row result processing was most of the pipeline's read time.
     """
     names = ", ".join(StoredEvent.__slots__)
-    sqlite = connection.dialect.name == "sqlite"
-    mark = "?" if sqlite else "%s"
-    query = f"SELECT {names} FROM events WHERE organization_id = {mark} AND seq > {mark} "
-    query += f"ORDER BY seq LIMIT {mark}"
-    rows = connection.exec_driver_sql(query, (organization_id, after_seq, limit)).cursor
-    assert rows is not None
-    if not sqlite:
+    if connection.dialect.name == "postgresql":
+        query = (
+            f"SELECT {names} FROM events WHERE organization_id = %s AND (txid, seq) > (%s, %s) "
+            "AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint "
+            "ORDER BY txid, seq LIMIT %s"
+        )
+        params: tuple[Any, ...] = (organization_id, cursor.last_txid, cursor.last_seq, limit)
+        rows = connection.exec_driver_sql(query, params).cursor
+        assert rows is not None
         return [
             _stored(row, row[8], row[9].astimezone(UTC), row[10].astimezone(UTC))
             for row in rows.fetchall()
         ]
+    query = f"SELECT {names} FROM events WHERE organization_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+    rows = connection.exec_driver_sql(query, (organization_id, cursor.last_seq, limit)).cursor
+    assert rows is not None
     # A batch's rows share their receipt time and often their context: convert each once.
     times: dict[str, datetime] = {}
     contexts: dict[str, Any] = {}
@@ -174,7 +170,7 @@ def after(
 def _stored(row: Any, context: Any, occurred_at: datetime, received_at: datetime) -> StoredEvent:
     return StoredEvent(
         row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
-        context, occurred_at, received_at,
+        context, occurred_at, received_at, row[11],
     )  # fmt: skip
 
 

@@ -7,7 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    delete,
+    exists,
+    insert,
+    literal,
+    select,
+    tuple_,
+    update,
+)
 
 from lehnz.store.bulk import insert_many, json_value, time_value
 from lehnz.store.tables import (
@@ -49,53 +59,77 @@ def create_cursors(
     insert_ignoring_duplicates(connection, pipeline_cursors, rows, key=["organization_id"])
 
 
-def has_events_after(connection: Connection, organization_id: str, seq: int) -> bool:
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """The pipeline's position in one organisation's log: past ``last_seq`` on SQLite, past
+    ``(last_txid, last_seq)`` on PostgreSQL (see ``events.txid``)."""
+
+    last_seq: int
+    generation: int = 0
+    last_txid: int = 0
+
+
+_CURSOR_COLUMNS = (
+    pipeline_cursors.c.last_seq,
+    pipeline_cursors.c.generation,
+    pipeline_cursors.c.last_txid,
+)
+
+
+def has_events_after(connection: Connection, organization_id: str, cursor: Cursor) -> bool:
     found = connection.execute(
         select(events.c.seq)
-        .where(events.c.organization_id == organization_id, events.c.seq > seq)
+        .where(events.c.organization_id == organization_id, past(connection, cursor))
         .limit(1)
     ).first()
     return found is not None
 
 
-def cursors(connection: Connection) -> list[tuple[str, int]]:
-    rows = connection.execute(
-        select(pipeline_cursors.c.organization_id, pipeline_cursors.c.last_seq)
-    )
-    return [(row[0], int(row[1])) for row in rows]
+def past(connection: Connection, cursor: Cursor) -> ColumnElement[bool]:
+    """Events past ``cursor``: not applied yet (on PostgreSQL, some may not be safe to apply
+    yet either; ``events.after`` reads only those that are)."""
+    if connection.dialect.name == "postgresql":
+        return tuple_(events.c.txid, events.c.seq) > tuple_(
+            literal(cursor.last_txid), literal(cursor.last_seq)
+        )
+    return events.c.seq > cursor.last_seq
 
 
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    last_seq: int
-    generation: int
+def cursors(connection: Connection) -> list[tuple[str, Cursor]]:
+    rows = connection.execute(select(pipeline_cursors.c.organization_id, *_CURSOR_COLUMNS))
+    return [(row[0], Cursor(int(row[1]), int(row[2]), int(row[3]))) for row in rows]
 
 
 def read_cursor(connection: Connection, organization_id: str) -> Cursor | None:
     row = connection.execute(
-        select(pipeline_cursors.c.last_seq, pipeline_cursors.c.generation).where(
-            pipeline_cursors.c.organization_id == organization_id
-        )
+        select(*_CURSOR_COLUMNS).where(pipeline_cursors.c.organization_id == organization_id)
     ).first()
-    return None if row is None else Cursor(int(row[0]), int(row[1]))
+    return None if row is None else Cursor(int(row[0]), int(row[1]), int(row[2]))
 
 
 def lock_cursor(connection: Connection, organization_id: str) -> Cursor | None:
     """PostgreSQL: the cursor, locked until commit; None when another worker holds it, so
     several workers share organisations without waiting on each other."""
     row = connection.execute(
-        select(pipeline_cursors.c.last_seq, pipeline_cursors.c.generation)
+        select(*_CURSOR_COLUMNS)
         .where(pipeline_cursors.c.organization_id == organization_id)
         .with_for_update(skip_locked=True)
     ).first()
-    return None if row is None else Cursor(int(row[0]), int(row[1]))
+    return None if row is None else Cursor(int(row[0]), int(row[1]), int(row[2]))
 
 
 def advance_cursor(
-    connection: Connection, organization_id: str, *, read: Cursor, to: int, at: datetime
+    connection: Connection,
+    organization_id: str,
+    *,
+    read: Cursor,
+    to_seq: int,
+    to_txid: int | None,
+    at: datetime,
 ) -> bool:
-    """Move the cursor from ``read`` to ``to``; False when it is no longer as read (another
-    worker moved it, or an erasure bumped its generation), and the batch must be dropped.
+    """Move the cursor from ``read`` to the event ``(to_txid, to_seq)``; False when it is no
+    longer as read (another worker moved it, or an erasure bumped its generation), and the
+    batch must be dropped.
 
     On PostgreSQL the row stays locked until commit, so a concurrent erasure waits for this
     batch, or this batch, re-checking after the erasure's commit, finds it stale."""
@@ -106,7 +140,7 @@ def advance_cursor(
             pipeline_cursors.c.last_seq == read.last_seq,
             pipeline_cursors.c.generation == read.generation,
         )
-        .values(last_seq=to, updated_at=at)
+        .values(last_seq=to_seq, last_txid=to_txid or 0, updated_at=at)
     )
     return result.rowcount == 1
 

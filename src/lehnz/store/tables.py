@@ -140,9 +140,16 @@ events = Table(
     Column("context", JsonDocument, nullable=True),
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
+    # PostgreSQL only: the id of the transaction that appended the row (the column's default
+    # there, set by migration 0004; NULL on SQLite). Transactions commit in any order, so a
+    # row can appear below sequence numbers the pipeline has passed; it reads only rows of
+    # transactions older than every one still running, in (txid, seq) order, and so never
+    # skips one. SQLite has one writer, and seq alone is the order.
+    Column("txid", BigInteger, nullable=True),
     UniqueConstraint("organization_id", "event_id", name="uq_events_org_event_id"),
     Index("ix_events_org_seq", "organization_id", "seq"),
     Index("ix_events_org_user_seq", "organization_id", "user_id", "seq"),
+    Index("ix_events_org_txid_seq", "organization_id", "txid", "seq").ddl_if(dialect="postgresql"),
 )
 
 identity_links = Table(
@@ -216,6 +223,8 @@ pipeline_cursors = Table(
         primary_key=True,
     ),
     Column("last_seq", BigInteger, nullable=False, default=0),
+    # PostgreSQL: the txid of the event at last_seq; the position is (last_txid, last_seq).
+    Column("last_txid", BigInteger, nullable=False, server_default="0"),
     Column("updated_at", UTCDateTime, nullable=False),
     # Bumped by anything else that changes user data (erasure). The pipeline reads a batch
     # outside its write transaction and moves the cursor only if this is unchanged, so a
