@@ -5,9 +5,36 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    field_validator,
+)
 
 ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"\S")]
+
+
+def _finite_numbers(value: Any, path: str = "") -> Any:
+    """JSON has no NaN or Infinity: PostgreSQL refuses them and other readers choke on them,
+    so free-form JSON is refused with the place named rather than stored unreadable."""
+    if isinstance(value, float) and not math.isfinite(value):
+        where = f"{path} " if path else ""
+        raise ValueError(f"{where}must be a finite number (JSON has no NaN or Infinity)")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _finite_numbers(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _finite_numbers(item, f"{path}[{index}]")
+    return value
+
+
+#: Free-form JSON as stored: any JSON value whose numbers are finite.
+StorableJson = Annotated[JsonValue, AfterValidator(_finite_numbers)]
 ItemStatus = Literal["active", "inactive", "deleted"]
 
 
@@ -38,7 +65,7 @@ class ItemIn(BaseModel):
     item_id: ExternalId
     item_type: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "product"
     status: ItemStatus = "active"
-    attributes: dict[str, JsonValue] = Field(default_factory=dict)
+    attributes: dict[str, StorableJson] = Field(default_factory=dict)
 
     @field_validator("attributes")
     @classmethod
@@ -50,4 +77,4 @@ class UserIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     user_id: ExternalId
-    attributes: dict[str, JsonValue] = Field(default_factory=dict)
+    attributes: dict[str, StorableJson] = Field(default_factory=dict)

@@ -8,13 +8,12 @@ from typing import Annotated, Any
 from pydantic import (
     BaseModel,
     ConfigDict,
-    JsonValue,
     StringConstraints,
     field_validator,
     model_validator,
 )
 
-from lehnz.catalog.models import ExternalId
+from lehnz.catalog.models import ExternalId, StorableJson
 
 STANDARD_EVENTS = (
     "view",
@@ -40,7 +39,7 @@ class EventIn(BaseModel):
     session_id: Annotated[str, StringConstraints(max_length=256)] | None = None
     recommendation_id: Annotated[str, StringConstraints(max_length=64)] | None = None
     previous_user_id: ExternalId | None = None
-    context: JsonValue = None
+    context: StorableJson = None
     timestamp: datetime | None = None
     event_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
 

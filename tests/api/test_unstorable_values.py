@@ -1,5 +1,6 @@
-"""U+0000 cannot be stored by PostgreSQL; both databases refuse it with the same clear 400
-instead of a 500 (PostgreSQL) or a silently stored NUL (SQLite)."""
+"""Values JSON or PostgreSQL cannot store (U+0000, NaN, Infinity): both databases refuse them
+with the same clear 400 naming the place, instead of a 500 (PostgreSQL) or a value stored
+that no JSON reader can read back (SQLite)."""
 
 from __future__ import annotations
 
@@ -71,3 +72,28 @@ def test_an_uploaded_row_with_a_nul_is_rejected_by_line(api):
         "/api/v1/upload/items", headers=org.secret_headers, files={"file": ("i.csv", content)}
     )
     assert response.json()["data"]["imported"] == 2
+
+
+def test_nan_and_infinity_in_free_form_json_are_refused_naming_the_place(api):
+    org = tenant(api)
+    json_type = {"Content-Type": "application/json"}
+    response = api.post(
+        "/api/v1/events/ingest",
+        headers={**org.publishable_headers, **json_type},
+        content=b'[{"user_id": "u", "event_name": "view"},'
+        b' {"user_id": "u", "event_name": "view", "context": {"q": [1, NaN]}},'
+        b' {"user_id": "u", "event_name": "view", "context": 1e400}]',
+    )
+    assert_error(
+        response,
+        400,
+        "events[1].context: q[1] must be a finite number",
+        "events[2].context: must be a finite number",
+    )
+    assert rows_of(api, events, organization_id=org.organization_id) == []
+    response = api.post(
+        "/api/v1/items",
+        headers={**org.secret_headers, **json_type},
+        content=b'[{"item_id": "lamp", "attributes": {"weight": Infinity}}]',
+    )
+    assert_error(response, 400, "items[0].attributes.weight: must be a finite number")
