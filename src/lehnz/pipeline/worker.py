@@ -60,8 +60,10 @@ class Pipeline:
         ingest_busy: Callable[[], bool] | None = None,
     ) -> None:
         """``ingest_busy``, when given, tells whether ingest requests are in flight in this
-        process: the pipeline then rests as long as its last batch took, so that under a
-        saturating load it takes at most half of the process's one GIL and ingest the rest.
+        process: the pipeline then rests twice as long as its last batch took, so that under
+        a saturating load it takes at most a third of the process's one GIL and ingest the
+        rest (measured: ingest 0.47-0.49 of the raw insert rate at half, 0.50-0.57 at a
+        third).
         Freshness does not suffer (the state reader folds in what the pipeline has not
         reached); attribution and identity merges lag until the load eases."""
         self._store = store
@@ -91,7 +93,7 @@ class Pipeline:
                 if done < self._batch_size:
                     break
                 if self._ingest_busy is not None and self._ingest_busy():
-                    time.sleep(time.perf_counter() - started)
+                    time.sleep(2 * (time.perf_counter() - started))
         return total
 
     def process_batch(self, organization_id: str) -> int:

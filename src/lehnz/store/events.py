@@ -104,15 +104,23 @@ def newest_after(
     limit: int,
 ) -> list[StoredEvent]:
     """The newest ``limit`` events of ``user_ids`` past ``cursor``, oldest first: what the
-    pipeline has not applied to these users yet."""
-    query = (
+    pipeline has not applied to these users yet.
+
+    Only the users' newest ``2 * limit`` events are looked at. On SQLite that changes
+    nothing (past the cursor means the highest sequence numbers); on PostgreSQL, where
+    "past" is by (txid, seq), it bounds the index scan for a user with a long history.
+    """
+    newest = (
         select(*_STORED_COLUMNS)
-        .where(
-            events.c.organization_id == organization_id,
-            events.c.user_id.in_(list(user_ids)),
-            past(connection, cursor),
-        )
+        .where(events.c.organization_id == organization_id, events.c.user_id.in_(list(user_ids)))
         .order_by(events.c.seq.desc())
+        .limit(2 * limit)
+        .subquery()
+    )
+    query = (
+        select(*newest.c)
+        .where(past(connection, cursor, newest.c.txid, newest.c.seq))
+        .order_by(newest.c.seq.desc())
         .limit(limit)
     )
     rows = connection.execute(query)
