@@ -19,7 +19,7 @@ from lehnz.engine.types import CatalogArrays
 
 FORMAT = 1
 _SPARSE = ("neighbours", "cf", "bought_together")
-_DENSE = ("trending", "popular", "support", "embeddings", "item_factors")
+_DENSE = ("trending", "popular", "support", "embeddings", "item_factors", "repeat_rate")
 
 
 class ArtifactError(ValueError):
@@ -122,6 +122,7 @@ def loads(blob: bytes) -> tuple[OrgModel, dict[str, NDArray[np.float32]]]:
         embeddings=arrays["embeddings"],
         embedding_method=manifest["embedding_method"],
         repeat_share=float(manifest["repeat_share"]),
+        repeat_rate=arrays.get("repeat_rate"),
         manifest=manifest,
     )
     check(model)

@@ -34,6 +34,9 @@ class Params:
     basket_popularity_weight: float = 0.001
     ease_l2: float = 200.0
     session_support_k: float = 10.0
+    # Scale each of a user's own items by how often its buyers buy it again (milk yes, a
+    # grill no); whether it helps is chosen per organisation.
+    item_repeat: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -53,6 +56,8 @@ class OrgModel:
     embeddings: NDArray[np.float32]
     embedding_method: str
     repeat_share: float
+    # Per item: the smoothed share of its buyers who bought it more than once.
+    repeat_rate: NDArray[np.float32] | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
     _gram: NDArray[np.float32] | None = None
 
@@ -82,6 +87,8 @@ class OrgModel:
         (the collaborative model's scores), as dense users x items arrays."""
         weighted = x.copy()
         weighted.data = weighted.data * (1.0 + np.log1p(np.asarray(bought[x.nonzero()]).ravel()))
+        if self.params.item_repeat and self.repeat_rate is not None:
+            weighted.data = weighted.data * self.repeat_rate[weighted.indices]
         repeat = weighted.toarray().astype(np.float32)
         if self.params.cf_model == "als" and self.item_factors is not None:
             explore = np.zeros_like(repeat)

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from lehnz.engine.als import fit_item_factors
 from lehnz.engine.history import strength
 from lehnz.engine.metrics import hit_at_k, ndcg_at_k, recall_at_k
-from lehnz.engine.model import OrgModel, Params, unit_rows
+from lehnz.engine.model import OrgModel, Params, unit, unit_rows
 from lehnz.engine.semantic import embed
 from lehnz.engine.sparse import cosine_neighbours, ease_neighbours, lift_neighbours
 from lehnz.engine.types import SECONDS_PER_DAY, CatalogArrays, EventArrays
@@ -127,6 +127,23 @@ def popularity(
     return trending, popular, support
 
 
+REPEAT_RATE_PRIOR_WEIGHT = 5.0
+
+
+def repeat_rates(events: EventArrays, n_items: int) -> NDArray[np.float32]:
+    """Per item, the share of its buyers who bought it more than once, shrunk towards the
+    store's overall share by ``REPEAT_RATE_PRIOR_WEIGHT`` buyers' worth of evidence."""
+    bought = events.is_purchase
+    pairs = events.user[bought].astype(np.int64) * n_items + events.item[bought]
+    unique, counts = np.unique(pairs, return_counts=True)
+    items = (unique % n_items).astype(np.int64)
+    buyers = np.bincount(items, minlength=n_items).astype(np.float64)
+    repeaters = np.bincount(items, weights=(counts > 1), minlength=n_items)
+    prior = float(repeaters.sum() / buyers.sum()) if buyers.sum() else 0.0
+    rate = (repeaters + REPEAT_RATE_PRIOR_WEIGHT * prior) / (buyers + REPEAT_RATE_PRIOR_WEIGHT)
+    return rate.astype(np.float32)
+
+
 def repeat_share(events: EventArrays, split: float) -> float:
     """Of the items users bought after ``split``, the share they had bought before it."""
     bought = events.is_purchase
@@ -211,6 +228,7 @@ def _fit(
         embeddings=embeddings,
         embedding_method=method,
         repeat_share=0.0,
+        repeat_rate=repeat_rates(events, n_items),
     )
 
 
@@ -231,29 +249,90 @@ def _validation_targets(
     return {u: targets[u] for u in users}
 
 
-def _evaluate(
+#: Validation ranks each user's items among the union of each part's best this many; the
+#: blend's top 20 lies there in practice, and ranking ~1,000 columns instead of the whole
+#: catalog makes the grid affordable on large catalogs.
+CANDIDATES_PER_PART = 250
+
+
+@dataclass
+class _Candidates:
+    """Per validation user, the columns worth ranking and every part's score there."""
+
+    columns: NDArray[np.int64]  # users x C item indices (duplicates masked by ``valid``)
+    valid: NDArray[np.bool_]
+    repeat: NDArray[np.float32]
+    explore: NDArray[np.float32]
+    trending: NDArray[np.float32]
+    popular: NDArray[np.float32]
+    bought: NDArray[np.bool_]
+    cold: NDArray[np.bool_]
+
+
+def _best_columns(scores: NDArray[Any], depth: int) -> NDArray[np.int64]:
+    depth = min(depth, scores.shape[1])
+    if depth == scores.shape[1]:
+        return np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
+    return np.argpartition(-scores, depth - 1, axis=1)[:, :depth].astype(np.int64)
+
+
+def _candidates(
     model: OrgModel,
     parts: tuple[NDArray[np.float32], NDArray[np.float32]],
     bought: sp.csr_matrix,
-    targets: list[set[int]],
-    k: int = 10,
+) -> _Candidates:
+    repeat, explore = parts
+    users = repeat.shape[0]
+    trending, popular = unit(model.trending), unit(model.popular)
+    global_best = np.concatenate(
+        [_best_columns(trending[None, :], CANDIDATES_PER_PART)[0],
+         _best_columns(popular[None, :], CANDIDATES_PER_PART)[0]]
+    )  # fmt: skip
+    columns = np.concatenate(
+        [
+            _best_columns(repeat, CANDIDATES_PER_PART),
+            _best_columns(explore, CANDIDATES_PER_PART),
+            np.tile(global_best, (users, 1)),
+        ],
+        axis=1,
+    )
+    columns.sort(axis=1)
+    valid = np.ones(columns.shape, dtype=bool)
+    valid[:, 1:] = columns[:, 1:] != columns[:, :-1]
+    owned = bought.toarray() > 0
+    return _Candidates(
+        columns=columns,
+        valid=valid,
+        repeat=np.take_along_axis(repeat, columns, axis=1),
+        explore=np.take_along_axis(explore, columns, axis=1),
+        trending=trending[columns],
+        popular=popular[columns],
+        bought=np.take_along_axis(owned, columns, axis=1),
+        cold=np.asarray(repeat.max(axis=1) <= 0).ravel(),
+    )
+
+
+def _evaluate(
+    params: Params, c: _Candidates, targets: list[set[int]], k: int = 10
 ) -> dict[str, float]:
-    """Metrics of the model's current params over all validation users at once; ``parts``
-    are the row-normalised repeat and explore scores."""
-    scores = model.blend_units(*parts)
-    cold = np.asarray(parts[0].max(axis=1) <= 0).ravel()
-    if cold.any():
-        scores[cold] = model.cold_start()
-    if not model.params.include_purchased_default:
-        rows, cols = bought.nonzero()
-        scores[rows, cols] = -np.inf
+    """Metrics of ``params`` over all validation users at once, ranking each user's
+    candidate columns exactly as ``OrgModel.blend_units`` and ``cold_start`` score them."""
+    mix = params.all_time_popularity
+    popularity = (1.0 - mix) * c.trending + mix * c.popular
+    scores = (
+        params.repeat_weight * c.repeat
+        + (1.0 - params.repeat_weight) * c.explore
+        + params.popularity_weight * popularity
+    )
+    if c.cold.any():
+        scores[c.cold] = (c.trending + 0.01 * c.popular)[c.cold]
+    if not params.include_purchased_default:
+        scores[c.bought] = -np.inf
+    scores[~c.valid] = -np.inf
     depth = min(20, scores.shape[1])
-    if depth < scores.shape[1]:
-        top = np.argpartition(-scores, depth, axis=1)[:, :depth]
-    else:
-        top = np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
+    top = _best_columns(scores, depth)
     order = np.take_along_axis(-scores, top, axis=1).argsort(axis=1, kind="stable")
-    ranked = np.take_along_axis(top, order, axis=1)
+    ranked = np.take_along_axis(c.columns, np.take_along_axis(top, order, axis=1), axis=1)
     ndcg = [ndcg_at_k(r.tolist(), t, k) for r, t in zip(ranked, targets, strict=True)]
     recall = [recall_at_k(r.tolist(), t, 20) for r, t in zip(ranked, targets, strict=True)]
     hits = [hit_at_k(r.tolist(), t, k) for r, t in zip(ranked, targets, strict=True)]
@@ -313,26 +392,28 @@ def choose_params(
             logger.warning("candidate %s failed: %s", base.as_dict(), exc)
             continue
         x = shared[("x", half_life)][0][users]
-        repeat, explore = model.parts(x, bought)
-        parts = (unit_rows(repeat), unit_rows(explore))
-        for repeat_weight, popularity_weight, mix in itertools.product(
-            REPEAT_WEIGHTS, POPULARITY_WEIGHTS, POPULARITY_MIXES
-        ):
-            if popularity_weight == 0.0 and mix > 0.0:
-                continue
-            for include in (True, False):
-                params = Params(
-                    half_life_days=half_life,
-                    cf_model=cf_model,
-                    ease_l2=base.ease_l2,
-                    repeat_weight=repeat_weight,
-                    popularity_weight=popularity_weight,
-                    all_time_popularity=mix,
-                    include_purchased_default=include,
-                )
-                model.params = params
-                metrics = _evaluate(model, parts, bought, relevant)
-                results.append((metrics["ndcg@10"], params, metrics))
+        for item_repeat in (False, True):
+            model.params = Params(**{**base.as_dict(), "item_repeat": item_repeat})
+            repeat, explore = model.parts(x, bought)
+            candidates = _candidates(model, (unit_rows(repeat), unit_rows(explore)), bought)
+            for repeat_weight, popularity_weight, mix in itertools.product(
+                REPEAT_WEIGHTS, POPULARITY_WEIGHTS, POPULARITY_MIXES
+            ):
+                if popularity_weight == 0.0 and mix > 0.0:
+                    continue
+                for include in (True, False):
+                    params = Params(
+                        half_life_days=half_life,
+                        cf_model=cf_model,
+                        ease_l2=base.ease_l2,
+                        repeat_weight=repeat_weight,
+                        popularity_weight=popularity_weight,
+                        all_time_popularity=mix,
+                        include_purchased_default=include,
+                        item_repeat=item_repeat,
+                    )
+                    metrics = _evaluate(params, candidates, relevant)
+                    results.append((metrics["ndcg@10"], params, metrics))
     results.sort(key=lambda r: -r[0])
     _, best, metrics = results[0]
     report = {
