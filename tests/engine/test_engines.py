@@ -132,3 +132,39 @@ def test_artifacts_round_trip_and_refuse_non_finite_numbers():
         dumps(result.model, manifest={}, embedding_cache={})
     with pytest.raises(ArtifactError):
         loads(b"not an artifact")
+
+
+def test_item_repeat_rates_are_shrunk_shares_of_buyers_who_bought_again():
+    from lehnz.engine.trainer import REPEAT_RATE_PRIOR_WEIGHT, repeat_rates
+
+    # Item 0: 2 buyers, both bought twice. Item 1: 2 buyers, once each. Item 2: never bought.
+    users = np.array([0, 0, 1, 1, 0, 1, 2], dtype=np.int32)
+    items = np.array([0, 0, 0, 0, 1, 1, 2], dtype=np.int32)
+    purchase = np.array([True] * 6 + [False])
+    events = EventArrays(
+        users,
+        items,
+        np.ones(7, np.float32),
+        np.arange(7, dtype=np.float64),
+        np.full(7, -1, np.int64),
+        purchase,
+    )
+    rates = repeat_rates(events, 3)
+    prior = 2 / 4  # 2 of the 4 (buyer, item) pairs were bought again
+    weight = REPEAT_RATE_PRIOR_WEIGHT
+    assert np.allclose(
+        rates, [(2 + weight * prior) / (2 + weight), weight * prior / (2 + weight), prior]
+    )
+
+
+def test_the_repeat_part_follows_item_repeat_rates_only_when_chosen():
+    model = train(_toy_input()).model
+    model.repeat_rate = np.linspace(0.1, 1.0, model.n_items).astype(np.float32)
+    history = np.array([1, 8], dtype=np.int32)
+    strengths = np.ones(2, np.float32)
+    model.params.item_repeat = False
+    _, plain, _ = model.personal_scores(history, strengths, strengths)
+    model.params.item_repeat = True
+    _, scaled, _ = model.personal_scores(history, strengths, strengths)
+    assert plain[1] == plain[8]
+    assert np.isclose(scaled[8] / scaled[1], model.repeat_rate[8] / model.repeat_rate[1])
