@@ -493,6 +493,8 @@ def train(inp: TrainingInput) -> TrainingResult:
     params.basket_shrink = basket_params["shrink"]
     params.basket_popularity_weight = basket_params["popularity"]
     validation["basket"] = basket_validation
+    if "chosen" in validation:  # what serves: the blend's choice with the basket's
+        validation["chosen"] = params.as_dict()
     model = _fit(
         inp.events,
         inp.n_users,

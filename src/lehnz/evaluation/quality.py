@@ -213,6 +213,7 @@ def run(
         "lehnz_model": {
             "chosen": report.get("validation", {}).get("chosen"),
             "validation": report.get("validation", {}).get("metrics"),
+            "basket_validation": report.get("validation", {}).get("basket"),
             "trained_on": report.get("trained_on"),
             "embedding_method": report.get("embedding_method"),
         },
