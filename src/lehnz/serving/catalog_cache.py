@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from lehnz.store import Store
 from lehnz.store.tables import items
+from lehnz.store.types import utcnow
 
 _LOOK_BACK = timedelta(seconds=5)
 
@@ -35,7 +36,7 @@ class CatalogItem:
 @dataclass
 class CatalogView:
     items: dict[str, CatalogItem] = field(default_factory=dict)
-    seen_until: datetime | None = None
+    looked_at: datetime | None = None  # wall-clock time of the last look at the table
     version: int = 0
     checked_at: float = -1e9
     stale: bool = True
@@ -91,19 +92,21 @@ class CatalogCache:
             items.c.attributes,
             items.c.updated_at,
         ).where(items.c.organization_id == organization_id)
-        if view.seen_until is not None:
-            # Look a few seconds back: on PostgreSQL a write stamped earlier can commit later
-            # than one already seen. Rows seen again are recognised and skipped.
-            query = query.where(items.c.updated_at >= view.seen_until - _LOOK_BACK)
+        looking_at = utcnow()
+        if view.looked_at is not None:
+            # Rows stamped before the last look, less a few seconds for a write stamped
+            # earlier that committed later (PostgreSQL), were seen then. Measuring from the
+            # last look rather than from the newest row seen keeps a catalog uploaded in one
+            # go from being read again in full on every refresh.
+            query = query.where(items.c.updated_at >= view.looked_at - _LOOK_BACK)
         with self._store.read() as connection:
             rows = connection.execute(query).all()
+        view.looked_at = looking_at
         changed = False
         for item_id, item_type, status, attributes, updated_at in rows:
             current = view.items.get(item_id)
             if current is None or current.updated_at != updated_at or current.status != status:
                 view.items[item_id] = CatalogItem(item_type, status, attributes or {}, updated_at)
                 changed = True
-            if view.seen_until is None or updated_at > view.seen_until:
-                view.seen_until = updated_at
         if changed:
             view.version += 1
