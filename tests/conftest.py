@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -36,17 +37,11 @@ def _admin_connect() -> psycopg.Connection:
     return psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
 
 
-@pytest.fixture(scope="session")
-def postgres_database_url() -> Iterator[str]:
-    """A database of its own for this test run, dropped afterwards."""
-    try:
-        admin = _admin_connect()
-    except psycopg.OperationalError as exc:
-        if REQUIRE_POSTGRES:
-            pytest.fail(f"PostgreSQL is required but unreachable at {POSTGRES_URL}: {exc}")
-        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}")
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new database on the test server, dropped afterwards."""
     name = f"lehnz_test_{os.getpid()}_{secrets.token_hex(4)}"
-    with admin:
+    with _admin_connect() as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     base, _, _ = POSTGRES_URL.rpartition("/")
     try:
@@ -56,6 +51,19 @@ def postgres_database_url() -> Iterator[str]:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@pytest.fixture(scope="session")
+def postgres_database_url() -> Iterator[str]:
+    """A database of its own for this test run, dropped afterwards."""
+    try:
+        _admin_connect().close()
+    except psycopg.OperationalError as exc:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL is required but unreachable at {POSTGRES_URL}: {exc}")
+        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}")
+    with fresh_postgres_database() as url:
+        yield url
 
 
 def make_settings(tmp: Path, database_url: str | None = None, **overrides: object) -> Settings:
@@ -75,6 +83,21 @@ def settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         return make_settings(tmp)
     url = request.getfixturevalue("postgres_database_url")
     return make_settings(tmp, url)
+
+
+@pytest.fixture(scope="module")
+def isolated_settings(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Settings]:
+    """The backend of ``settings`` on a database no other app of the session uses, with no
+    embedded pipeline: for tests that run the pipeline themselves and must not race the
+    session app's."""
+    tmp = tmp_path_factory.mktemp("isolated")
+    if settings.database_url is None:
+        yield make_settings(tmp, embedded_worker=False)
+        return
+    with fresh_postgres_database() as url:
+        yield make_settings(tmp, url, embedded_worker=False)
 
 
 @pytest.fixture(scope="session")

@@ -17,10 +17,10 @@ from tests.factories import eventually, rows_of, tenant
 
 
 @pytest.fixture(scope="module")
-def quiet_api(settings: Settings) -> Iterator[TestClient]:
-    """The app on the same database with no embedded pipeline: the test runs the workers."""
-    app = create_app(settings.model_copy(update={"embedded_worker": False}))
-    with TestClient(app) as client:
+def quiet_api(isolated_settings: Settings) -> Iterator[TestClient]:
+    """The app on a database of its own with no pipeline running: the tests run the workers,
+    and no other app's pipeline races them."""
+    with TestClient(create_app(isolated_settings)) as client:
         yield client
 
 
