@@ -89,6 +89,12 @@ def tenant(client: TestClient) -> Tenant:
     )
 
 
+def ingest(client: TestClient, org: Tenant, events: object) -> None:
+    """Send ``events`` (one or a list) with the organisation's publishable key; must be 202."""
+    response = client.post("/api/v1/events/ingest", headers=org.publishable_headers, json=events)
+    assert response.status_code == 202, response.text
+
+
 def rows_of(client: TestClient, table, **where):  # type: ignore[no-untyped-def]
     """Rows of ``table`` read straight from the app's database, for checks the API cannot
     make (what is stored, and that nothing is left behind)."""

@@ -13,7 +13,7 @@ from lehnz.app import create_app
 from lehnz.config import Settings
 from lehnz.pipeline.worker import Pipeline
 from lehnz.store.tables import user_states
-from tests.factories import eventually, rows_of, tenant
+from tests.factories import eventually, ingest, rows_of, tenant
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +24,6 @@ def quiet_api(isolated_settings: Settings) -> Iterator[TestClient]:
         yield client
 
 
-def _ingest(api: TestClient, org, events) -> None:  # type: ignore[no-untyped-def]
-    response = api.post("/api/v1/events/ingest", headers=org.publishable_headers, json=events)
-    assert response.status_code == 202, response.text
-
-
 def _event_counts(api: TestClient, organization_id: str) -> dict[str, int]:
     rows = rows_of(api, user_states, organization_id=organization_id)
     return {row["user_id"]: row["state"]["events"] for row in rows}
@@ -37,7 +32,7 @@ def _event_counts(api: TestClient, organization_id: str) -> dict[str, int]:
 def test_workers_racing_over_one_organisation_apply_each_event_once(quiet_api):
     org = tenant(quiet_api)
     for start in range(0, 3000, 1000):
-        _ingest(
+        ingest(
             quiet_api,
             org,
             [
@@ -93,7 +88,7 @@ class _ErasingDuringRead(Pipeline):
 
 def test_a_batch_read_before_an_erasure_never_writes_the_user_back(quiet_api, settings):
     org = tenant(quiet_api)
-    _ingest(
+    ingest(
         quiet_api,
         org,
         [
@@ -135,7 +130,7 @@ def test_the_user_view_folds_in_events_the_pipeline_has_not_reached(quiet_api):
         headers=org.secret_headers,
         json=[{"item_id": "lamp", "attributes": {"price": 20}}],
     )
-    _ingest(
+    ingest(
         quiet_api,
         org,
         [
@@ -156,7 +151,7 @@ def test_the_user_view_folds_in_events_the_pipeline_has_not_reached(quiet_api):
     Pipeline(quiet_api.app.state.runtime.store).process_pending()
     assert _event_counts(quiet_api, org.organization_id) == {"new": 2}
     assert view() == before
-    _ingest(quiet_api, org, [{"user_id": "new", "event_name": "purchase", "item_id": "lamp"}])
+    ingest(quiet_api, org, [{"user_id": "new", "event_name": "purchase", "item_id": "lamp"}])
     after = view()
     assert after["events"] == 3 and after["cart"] == {}
 
@@ -178,7 +173,7 @@ def test_an_append_that_commits_late_is_applied_not_skipped(quiet_api, settings)
         transaction = slow.begin()
         row = event_row(org.organization_id, late, utcnow())
         event_queries.insert_prepared(slow, event_queries.prepare("postgresql", [row]))
-        _ingest(quiet_api, org, [{"user_id": "early", "event_name": "view", "item_id": "b"}])
+        ingest(quiet_api, org, [{"user_id": "early", "event_name": "view", "item_id": "b"}])
         pipeline = Pipeline(store)
         pipeline.process_pending()  # must not move past the open transaction's row
         assert "late" not in _event_counts(quiet_api, org.organization_id)

@@ -7,12 +7,7 @@ from datetime import UTC, datetime, timedelta
 from lehnz.store.tables import events as event_log
 from lehnz.store.tables import pipeline_cursors, recommendation_logs
 from lehnz.store.types import utcnow
-from tests.factories import assert_error, eventually, rows_of, tenant
-
-
-def _ingest(api, org, events):
-    response = api.post("/api/v1/events/ingest", headers=org.publishable_headers, json=events)
-    assert response.status_code == 202, response.text
+from tests.factories import assert_error, eventually, ingest, rows_of, tenant
 
 
 def _activity(api, org, user_id):
@@ -42,7 +37,7 @@ def test_an_accepted_event_shows_in_the_users_state_within_two_seconds(api):
         headers=org.secret_headers,
         json=[{"item_id": "lamp", "attributes": {"price": 20}}],
     )
-    _ingest(
+    ingest(
         api,
         org,
         [
@@ -68,7 +63,7 @@ def test_an_accepted_event_shows_in_the_users_state_within_two_seconds(api):
 
 def test_identify_merges_the_anonymous_history_into_the_identified_user(api):
     org = tenant(api)
-    _ingest(
+    ingest(
         api,
         org,
         [
@@ -76,7 +71,7 @@ def test_identify_merges_the_anonymous_history_into_the_identified_user(api):
             {"user_id": "anon-1", "event_name": "add_to_cart", "item_id": "b"},
         ],
     )
-    _ingest(
+    ingest(
         api,
         org,
         [
@@ -99,11 +94,11 @@ def test_identify_merges_the_anonymous_history_into_the_identified_user(api):
 
 def test_identity_chains_resolve_to_the_last_identified_user(api):
     org = tenant(api)
-    _ingest(api, org, [{"user_id": "A", "event_name": "view", "item_id": "x1"}])
-    _ingest(api, org, [{"user_id": "B", "event_name": "identify", "previous_user_id": "A"}])
-    _ingest(api, org, [{"user_id": "B", "event_name": "view", "item_id": "x2"}])
-    _ingest(api, org, [{"user_id": "C", "event_name": "identify", "previous_user_id": "B"}])
-    _ingest(api, org, [{"user_id": "A", "event_name": "view", "item_id": "x3"}])
+    ingest(api, org, [{"user_id": "A", "event_name": "view", "item_id": "x1"}])
+    ingest(api, org, [{"user_id": "B", "event_name": "identify", "previous_user_id": "A"}])
+    ingest(api, org, [{"user_id": "B", "event_name": "view", "item_id": "x2"}])
+    ingest(api, org, [{"user_id": "C", "event_name": "identify", "previous_user_id": "B"}])
+    ingest(api, org, [{"user_id": "A", "event_name": "view", "item_id": "x3"}])
     activity = _processed(api, org, "C", 5)
     assert activity["user_id"] == "C"
     assert set(activity["recent_items"]) == {"x1", "x2", "x3"}
@@ -113,7 +108,7 @@ def test_identity_chains_resolve_to_the_last_identified_user(api):
     assert sorted(history["user_ids"]) == ["A", "B", "C"]
     assert len(history["events"]) == 5
     # Identifying back the other way changes nothing: they are one person already.
-    _ingest(api, org, [{"user_id": "A", "event_name": "identify", "previous_user_id": "C"}])
+    ingest(api, org, [{"user_id": "A", "event_name": "identify", "previous_user_id": "C"}])
     activity = _processed(api, org, "C", 6)
     assert activity["user_id"] == "C"
 
@@ -123,8 +118,8 @@ def test_nothing_is_processed_twice_and_the_cursor_reaches_the_end(api):
     events = [
         {"user_id": f"u{n % 3}", "event_name": "view", "item_id": f"i{n}"} for n in range(1200)
     ]
-    _ingest(api, org, events[:1000])
-    _ingest(api, org, events[1000:])
+    ingest(api, org, events[:1000])
+    ingest(api, org, events[1000:])
     for user in ("u0", "u1", "u2"):
         _processed(api, org, user, 400)
     # Extra runs find nothing new.
@@ -161,7 +156,7 @@ def test_event_families_are_set_per_organisation(api):
         400,
         "share",
     )
-    _ingest(
+    ingest(
         api,
         org,
         [
@@ -202,7 +197,7 @@ def test_events_carrying_a_recommendation_id_are_credited_to_it(api):
                     created_at=utcnow(),
                 )
             )
-    _ingest(
+    ingest(
         api,
         org,
         [

@@ -38,15 +38,9 @@ class EventHistory:
         every id merged into it, so an anonymous history shows once it is stitched."""
         before_seq = decode_cursor(before)
         with self._store.read() as connection:
-            canonical = identity_queries.canonical_of(
+            canonical, ids = identity_queries.with_aliases(
                 connection, organization_id=organization_id, user_id=user_id
             )
-            ids = [
-                canonical,
-                *identity_queries.aliases_of(
-                    connection, organization_id=organization_id, user_id=canonical
-                ),
-            ]
             rows = event_queries.for_users(
                 connection,
                 organization_id=organization_id,

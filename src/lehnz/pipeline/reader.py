@@ -41,16 +41,10 @@ class UserStateReader:
         # never both, even while the pipeline commits a batch.
         with self._store.snapshot() as connection:
             cursor = queries.read_cursor(connection, organization_id)
-            canonical = identity_queries.canonical_of(
+            canonical, ids = identity_queries.with_aliases(
                 connection, organization_id=organization_id, user_id=user_id
             )
             states = queries.load_states(connection, organization_id, [canonical])
-            ids = [
-                canonical,
-                *identity_queries.aliases_of(
-                    connection, organization_id=organization_id, user_id=canonical
-                ),
-            ]
             pending = event_queries.newest_after(
                 connection,
                 organization_id=organization_id,

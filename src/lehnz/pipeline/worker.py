@@ -122,19 +122,10 @@ class Pipeline:
             return 0
         events, batch = loaded
         self._fold_all(organization_id, events, batch)
+        assert cursor is not None
         with self._store.write() as connection:
-            now = utcnow()
-            assert cursor is not None
-            if not queries.advance_cursor(
-                connection,
-                organization_id,
-                read=cursor,
-                to_seq=events[-1].seq,
-                to_txid=events[-1].txid,
-                at=now,
-            ):
+            if not self._commit(connection, organization_id, cursor, events, batch):
                 return None
-            self._save(connection, organization_id, batch, at=now)
         return len(events)
 
     def _locked_batch(self, organization_id: str) -> int:
@@ -148,17 +139,8 @@ class Pipeline:
                 return 0
             events, batch = loaded
             self._fold_all(organization_id, events, batch)
-            now = utcnow()
             assert cursor is not None
-            queries.advance_cursor(
-                connection,
-                organization_id,
-                read=cursor,
-                to_seq=events[-1].seq,
-                to_txid=events[-1].txid,
-                at=now,
-            )
-            self._save(connection, organization_id, batch, at=now)
+            self._commit(connection, organization_id, cursor, events, batch)
         return len(events)
 
     def _load(
@@ -182,16 +164,30 @@ class Pipeline:
                 self._stitch(event, batch)
             self._fold(organization_id, event, batch)
 
-    def _save(
-        self, connection: Connection, organization_id: str, batch: _Batch, *, at: datetime
-    ) -> None:
+    def _commit(
+        self,
+        connection: Connection,
+        organization_id: str,
+        cursor: queries.Cursor,
+        events: list[StoredEvent],
+        batch: _Batch,
+    ) -> bool:
+        """Move the cursor past ``events`` and write the batch's effects with it; False,
+        writing nothing, when the cursor is no longer as read."""
+        now = utcnow()
+        last = events[-1]
+        if not queries.advance_cursor(
+            connection, organization_id, read=cursor, to_seq=last.seq, to_txid=last.txid, at=now
+        ):
+            return False
         for alias, into, merged_at in batch.merges:
             identity_queries.merge(
                 connection, organization_id=organization_id, alias=alias, into=into, at=merged_at
             )
-        queries.save_states(connection, organization_id, batch.states, at=at)
+        queries.save_states(connection, organization_id, batch.states, at=now)
         queries.delete_states(connection, organization_id, batch.dropped - set(batch.states))
         queries.insert_attributions(connection, batch.attributions)
+        return True
 
     def _read(
         self, connection: Connection, organization_id: str, events: Sequence[StoredEvent]

@@ -61,3 +61,13 @@ def merge(
         key=["organization_id", "alias_user_id"],
         update=["canonical_user_id", "created_at"],
     )
+
+
+def with_aliases(
+    connection: Connection, *, organization_id: str, user_id: str
+) -> tuple[str, list[str]]:
+    """The canonical id ``user_id`` resolves to, and every id whose events are that user's
+    (the canonical id first, then the ids merged into it)."""
+    canonical = canonical_of(connection, organization_id=organization_id, user_id=user_id)
+    aliases = aliases_of(connection, organization_id=organization_id, user_id=canonical)
+    return canonical, [canonical, *aliases]
