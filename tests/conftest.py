@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from psycopg import sql
 
@@ -31,6 +32,8 @@ POSTGRES_URL = os.environ.get(
     "LEHNZ_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_POSTGRES = os.environ.get("LEHNZ_TEST_REQUIRE_POSTGRES") == "1"
+REDIS_URL = os.environ.get("LEHNZ_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REQUIRE_REDIS = os.environ.get("LEHNZ_TEST_REQUIRE_REDIS") == "1"
 
 
 def _admin_connect() -> psycopg.Connection:
@@ -66,13 +69,41 @@ def postgres_database_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The test Redis at ``LEHNZ_TEST_REDIS_URL``; skipped when unreachable unless
+    ``LEHNZ_TEST_REQUIRE_REDIS=1`` (set by ``.ci/run``). Tests keep their keys apart with a
+    ``redis_prefix`` of their own (``unique_prefix()``)."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if REQUIRE_REDIS:
+            pytest.fail(f"Redis is required but unreachable at {REDIS_URL}: {exc}")
+        pytest.skip(f"Redis unreachable at {REDIS_URL}")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+def unique_prefix() -> str:
+    return f"lehnz-test-{os.getpid()}-{secrets.token_hex(4)}"
+
+
 def make_settings(tmp: Path, database_url: str | None = None, **overrides: object) -> Settings:
     return Settings(
         data_dir=tmp,
         database_url=database_url,
         secret_key="test-secret-" + "x" * 40,  # type: ignore[arg-type]
-        # Tests train explicitly; the scheduler's background runs would only add noise.
-        **{"train_check_seconds": 3600.0, **overrides},  # type: ignore[arg-type]
+        # Tests train explicitly; the scheduler's background runs would only add noise. Every
+        # test registers its own organisation from the same client address, so the limits
+        # are out of reach here; tests/api/test_rate_limits.py builds apps with real ones.
+        **{  # type: ignore[arg-type]
+            "train_check_seconds": 3600.0,
+            "rate_limit_requests": 1_000_000,
+            "auth_rate_limit_requests": 1_000_000,
+            **overrides,
+        },
     )
 
 

@@ -11,11 +11,12 @@ from lehnz import __version__
 from lehnz.api import auth, catalog, events, health, keys, models, recommend, stats, uploads
 from lehnz.api import settings as settings_api
 from lehnz.api.cors import PublishableCORSMiddleware
-from lehnz.api.deps import require_domain
+from lehnz.api.deps import limit_by_client_ip, require_domain
 from lehnz.api.envelope import install_error_handlers
 from lehnz.api.limits import BodyLimitMiddleware
 from lehnz.api.metrics import Metrics, MetricsMiddleware
 from lehnz.api.nul_guard import NulGuardMiddleware
+from lehnz.api.rate_limit_headers import RateLimitHeadersMiddleware
 from lehnz.config import Settings
 from lehnz.pipeline.worker import PipelineRunner
 from lehnz.runtime import Runtime, build_runtime
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         current = runtime or build_runtime(settings)
         app.state.runtime = current
         runner = scheduler = None
+        current.notices.start()
         current.recommendation_log.start()
         if settings.service == "all" and settings.embedded_worker:
             runner = PipelineRunner(current.pipeline)
@@ -79,7 +81,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     api = [Depends(require_domain)]
     if settings.service in ("all", "ingestion"):
-        app.include_router(auth.router, dependencies=api)
+        app.include_router(auth.router, dependencies=[*api, Depends(limit_by_client_ip)])
         app.include_router(keys.router, dependencies=api)
         app.include_router(catalog.router, dependencies=api)
         app.include_router(uploads.router, dependencies=api)
@@ -95,8 +97,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     # metrics (outermost) see every answer, refusals included; CORS answers browsers'
     # preflights before anything checks headers they do not send; the body limit refuses
     # oversized bodies before a handler reads them, and the NUL guard refuses U+0000, which
-    # PostgreSQL cannot store. Starlette's ServerErrorMiddleware still wraps everything and
-    # turns crashes into the envelope.
+    # PostgreSQL cannot store. The rate-limit headers go on whatever answer a limited request
+    # ends with. Starlette's ServerErrorMiddleware still wraps everything and turns crashes
+    # into the envelope.
+    app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(NulGuardMiddleware)
     app.add_middleware(BodyLimitMiddleware, upload_limit=settings.max_upload_bytes)
     app.add_middleware(PublishableCORSMiddleware)

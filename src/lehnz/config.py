@@ -6,6 +6,7 @@ one test run can hold a SQLite app and a PostgreSQL app side by side.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -26,13 +27,27 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL; default: a SQLite file in the data directory (WAL).",
     )
-    redis_url: str | None = None
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for rate limits and notices shared by every process; default: "
+        "both kept in this process.",
+    )
+    redis_prefix: str = Field(
+        default="lehnz", min_length=1, description="Prefix of every Redis key and channel."
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="JWT signing key; if unset, generated once and kept in the data directory.",
     )
     rate_limit_requests: int = Field(default=1000, ge=1)
     rate_limit_window_seconds: int = Field(default=900, ge=1)
+    auth_rate_limit_requests: int = Field(default=10, ge=1)
+    auth_rate_limit_window_seconds: int = Field(default=900, ge=1)
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks (CIDR) of reverse proxies whose "
+        "X-Forwarded-For names the client; empty: the peer address is the client.",
+    )
     jwt_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     key_cache_seconds: float = Field(
         default=5.0,
@@ -64,6 +79,20 @@ class Settings(BaseSettings):
         if value and value.startswith(("postgresql://", "postgres://")):
             return "postgresql+psycopg://" + value.split("://", 1)[1]
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _parse_networks(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not an address or network: {part!r}") from exc
+        return value
+
+    def trusted_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        parts = filter(None, (p.strip() for p in self.trusted_proxies.split(",")))
+        return [ipaddress.ip_network(part, strict=False) for part in parts]
 
     @property
     def redis_enabled(self) -> bool:

@@ -57,7 +57,7 @@ def prepare_demo(runtime: Runtime) -> DemoCredentials:
     secret = runtime.keys.create(
         organization_id=organization_id, key_type="secret", name=DEMO_KEY_NAME
     )
-    runtime.verifier.invalidate()
+    runtime.notices.publish("keys", organization_id)
     _load_demo_data(runtime, organization_id)
     return DemoCredentials(
         organization_id=organization_id,

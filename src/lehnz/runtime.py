@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import redis
+
 from lehnz.auth.key_verifier import KeyVerifier
 from lehnz.auth.service import AccountService, KeyService
 from lehnz.catalog.service import CatalogService
@@ -15,8 +17,11 @@ from lehnz.config import Settings
 from lehnz.events.history import EventHistory
 from lehnz.events.log import EventLog
 from lehnz.imports.importer import Importer
+from lehnz.notices import Notices, RedisNotices
 from lehnz.pipeline.reader import UserStateReader
 from lehnz.pipeline.worker import Pipeline
+from lehnz.ratelimit import Limiter, MemoryLimiter, RedisLimiter
+from lehnz.ratelimit.policy import RateLimits
 from lehnz.serving.catalog_cache import CatalogCache
 from lehnz.serving.logs import RecommendationLog
 from lehnz.serving.recommender import Recommender
@@ -50,17 +55,41 @@ class Runtime:
     trainer: TrainingService
     catalog_changed: Signal
     events_appended: Signal
+    notices: Notices
+    rate_limits: RateLimits
     jwt_secret: str
 
     def close(self) -> None:
+        self.notices.stop()
         self.recommendation_log.stop()
         self.store.close()
+
+
+def _shared_state(settings: Settings) -> tuple[Limiter, Notices]:
+    """Rate-limit windows and notices: in Redis when configured, so every process shares
+    them; otherwise in this process."""
+    if not settings.redis_url:
+        return MemoryLimiter(), Notices()
+    client = redis.Redis.from_url(
+        settings.redis_url, socket_connect_timeout=2, socket_timeout=2, health_check_interval=30
+    )
+    prefix = settings.redis_prefix
+    return RedisLimiter(client, prefix=prefix), RedisNotices(client, prefix=prefix)
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     store = open_store(settings.resolved_database_url(), migrate=migrate)
     secret = settings.resolved_secret_key()
     verifier = KeyVerifier(store, ttl_seconds=settings.key_cache_seconds)
+    limiter, notices = _shared_state(settings)
+    rate_limits = RateLimits(
+        store,
+        limiter,
+        requests=settings.rate_limit_requests,
+        window_seconds=settings.rate_limit_window_seconds,
+        auth_requests=settings.auth_rate_limit_requests,
+        auth_window_seconds=settings.auth_rate_limit_window_seconds,
+    )
     events_appended = Signal()
     catalog_changed = Signal()
     catalog_cache = CatalogCache(store)
@@ -69,12 +98,15 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     recommendation_log = RecommendationLog(store)
     user_states = UserStateReader(store)
     events = EventLog(store, events_appended)
+    notices.subscribe("keys", lambda _organization, _data: verifier.invalidate())
+    notices.subscribe("settings", lambda organization, _data: rate_limits.forget(organization))
+    notices.subscribe("model", registry.announced)
     return Runtime(
         settings=settings,
         store=store,
         verifier=verifier,
         accounts=AccountService(store, secret=secret, token_ttl_seconds=settings.jwt_ttl_seconds),
-        keys=KeyService(store, verifier),
+        keys=KeyService(store, notices),
         catalog=CatalogService(store, catalog_changed),
         events=events,
         history=EventHistory(store),
@@ -82,14 +114,16 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         # In this process the pipeline gives way to ingest requests in flight (see Pipeline).
         pipeline=Pipeline(store, ingest_busy=events.busy),
         user_states=user_states,
-        settings_service=SettingsService(store),
+        settings_service=SettingsService(store, notices),
         stats=StatsService(store),
         catalog_cache=catalog_cache,
         registry=registry,
         recommendation_log=recommendation_log,
         recommender=Recommender(registry, catalog_cache, user_states, recommendation_log),
-        trainer=TrainingService(store, registry),
+        trainer=TrainingService(store, registry, notices),
         catalog_changed=catalog_changed,
         events_appended=events_appended,
+        notices=notices,
+        rate_limits=rate_limits,
         jwt_secret=secret,
     )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from lehnz.errors import ValidationFailed
+from lehnz.notices import Notices
 from lehnz.pipeline.weights import STANDARD_FAMILIES
+from lehnz.ratelimit.policy import SETTING as RATE_LIMIT_SETTING
 from lehnz.store import Store
 from lehnz.store import accounts as account_queries
 
@@ -14,8 +16,9 @@ MAX_CUSTOM_EVENTS = 1000
 
 
 class SettingsService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, notices: Notices) -> None:
         self._store = store
+        self._notices = notices
 
     def event_families(self, *, organization_id: str) -> dict[str, str]:
         with self._store.read() as connection:
@@ -45,3 +48,17 @@ class SettingsService:
                 connection, organization_id, key="event_families", value=mapping
             )
         return mapping
+
+    def set_rate_limit(
+        self, *, organization_id: str, requests: int | None, window_seconds: int | None
+    ) -> None:
+        """The organisation's own request window (``None``: the server-wide one again).
+        Every process applies it within seconds, at once where notices reach it."""
+        value = (
+            None if requests is None else {"requests": requests, "window_seconds": window_seconds}
+        )
+        with self._store.write() as connection:
+            account_queries.set_organization_setting(
+                connection, organization_id, key=RATE_LIMIT_SETTING, value=value
+            )
+        self._notices.publish("settings", organization_id)

@@ -11,8 +11,10 @@ from typing import Annotated
 from fastapi import Depends, Header, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from lehnz.api.client_ip import client_ip
 from lehnz.auth.tokens import DeveloperIdentity, verify_token
-from lehnz.errors import DomainRequired, InvalidToken, WrongKeyType
+from lehnz.errors import DomainRequired, InvalidToken, RateLimited, WrongKeyType
+from lehnz.ratelimit import Decision
 from lehnz.runtime import Runtime
 from lehnz.store.api_keys import ApiKeyRecord
 
@@ -57,8 +59,34 @@ _developer_scheme = HTTPBearer(
 )
 
 
+def _apply(request: Request, decision: Decision | None, message: str) -> None:
+    """Leave the decision for the headers middleware; refuse if the window is spent."""
+    if decision is None:
+        return  # the limiter's store is unreachable: unlimited rather than down
+    request.state.rate_limit = decision  # written into the answer by the headers middleware
+    if not decision.allowed:
+        raise RateLimited(f"{message}; retry in {decision.reset_seconds} s")
+
+
+def limit_by_client_ip(runtime: RuntimeDep, request: Request) -> None:
+    """The auth endpoints' own window, per client address."""
+    peer = request.client.host if request.client else None
+    address = client_ip(
+        peer, request.headers.get("x-forwarded-for"), runtime.settings.trusted_networks()
+    )
+    decision = runtime.rate_limits.charge_auth(address)
+    _apply(request, decision, "Too many sign-up and log-in attempts from this address")
+
+
+def _charge_organization(runtime: Runtime, request: Request, record: ApiKeyRecord) -> None:
+    decision = runtime.rate_limits.charge_organization(record.organization_id)
+    _apply(request, decision, "This organisation's request limit is reached")
+
+
 def require_publishable_key(
-    runtime: RuntimeDep, key: Annotated[str | None, Security(_publishable_scheme)]
+    runtime: RuntimeDep,
+    request: Request,
+    key: Annotated[str | None, Security(_publishable_scheme)],
 ) -> ApiKeyRecord:
     record = runtime.verifier.verify(key)
     if record.type != "publishable":
@@ -66,15 +94,17 @@ def require_publishable_key(
             "This endpoint takes a publishable key (lehnz_pk_...), not a secret key; "
             "never send a secret key from a browser"
         )
+    _charge_organization(runtime, request, record)
     return record
 
 
 def require_secret_key(
-    runtime: RuntimeDep, key: Annotated[str | None, Security(_secret_scheme)]
+    runtime: RuntimeDep, request: Request, key: Annotated[str | None, Security(_secret_scheme)]
 ) -> ApiKeyRecord:
     record = runtime.verifier.verify(key)
     if record.type != "secret":
         raise WrongKeyType("This endpoint takes a secret key (lehnz_sk_...), not a publishable key")
+    _charge_organization(runtime, request, record)
     return record
 
 

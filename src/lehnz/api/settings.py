@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body
+from pydantic import BaseModel, ConfigDict, Field
 
 from lehnz.api.deps import Developer, RuntimeDep
 from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
@@ -44,3 +45,67 @@ def put_event_families(
         organization_id=developer.organization_id, families=families
     )
     return ok(mapping, "Event families saved")
+
+
+class RateLimitBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    requests: int = Field(ge=1, le=1_000_000_000, description="Requests allowed per window.")
+    window_seconds: int = Field(ge=1, le=86_400, description="Length of the window.")
+
+
+class RateLimitSetting(BaseModel):
+    requests: int
+    window_seconds: int
+    source: Literal["organization", "server"] = Field(
+        description="`organization`: set here; `server`: the server-wide default."
+    )
+
+
+def _rate_limit(runtime: RuntimeDep, organization_id: str) -> RateLimitSetting:
+    runtime.rate_limits.forget(organization_id)
+    limit = runtime.rate_limits.organization_limit(organization_id)
+    return RateLimitSetting(
+        requests=limit.requests, window_seconds=limit.window_seconds, source=limit.source
+    )
+
+
+@router.get(
+    "/rate_limit",
+    summary="Request limit",
+    description=_CREDENTIAL + "The request window that every API key of the organisation "
+    "shares, and whether it is the organisation's own or the server-wide default.",
+)
+def get_rate_limit(developer: Developer, runtime: RuntimeDep) -> Envelope[RateLimitSetting]:
+    return ok(_rate_limit(runtime, developer.organization_id))
+
+
+@router.put(
+    "/rate_limit",
+    summary="Set the request limit",
+    description=_CREDENTIAL + "Sets the organisation's own request window, e.g. "
+    '`{"requests": 20000, "window_seconds": 900}`; every process applies it within seconds. '
+    "Requests with a developer token (this dashboard API) are not counted against it.",
+)
+def put_rate_limit(
+    body: RateLimitBody, developer: Developer, runtime: RuntimeDep
+) -> Envelope[RateLimitSetting]:
+    runtime.settings_service.set_rate_limit(
+        organization_id=developer.organization_id,
+        requests=body.requests,
+        window_seconds=body.window_seconds,
+    )
+    return ok(_rate_limit(runtime, developer.organization_id), "Rate limit saved")
+
+
+@router.delete(
+    "/rate_limit",
+    summary="Go back to the server-wide request limit",
+    description=_CREDENTIAL + "Forgets the organisation's own window; the server-wide one "
+    "(`LEHNZ_RATE_LIMIT_REQUESTS` per `LEHNZ_RATE_LIMIT_WINDOW_SECONDS`) applies again.",
+)
+def delete_rate_limit(developer: Developer, runtime: RuntimeDep) -> Envelope[RateLimitSetting]:
+    runtime.settings_service.set_rate_limit(
+        organization_id=developer.organization_id, requests=None, window_seconds=None
+    )
+    return ok(_rate_limit(runtime, developer.organization_id), "Rate limit reset")

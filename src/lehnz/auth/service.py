@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from lehnz.auth.api_keys import KeyType, generate_key
-from lehnz.auth.key_verifier import KeyVerifier
 from lehnz.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from lehnz.auth.tokens import DeveloperIdentity, issue_token
 from lehnz.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from lehnz.notices import Notices
 from lehnz.store import Store
 from lehnz.store import accounts as account_queries
 from lehnz.store import api_keys as key_queries
@@ -89,9 +89,9 @@ class AccountService:
 
 
 class KeyService:
-    def __init__(self, store: Store, verifier: KeyVerifier) -> None:
+    def __init__(self, store: Store, notices: Notices) -> None:
         self._store = store
-        self._verifier = verifier
+        self._notices = notices
 
     def create(self, *, organization_id: str, key_type: KeyType, name: str) -> IssuedKey:
         with self._store.write() as connection:
@@ -121,7 +121,7 @@ class KeyService:
                 key_queries.revoke(
                     connection, organization_id=organization_id, key_id=key_id, revoked_at=now
                 )
-        self._verifier.invalidate()
+        self._notices.publish("keys", organization_id)
         return issued
 
     def revoke(self, *, organization_id: str, key_id: str) -> None:
@@ -130,7 +130,7 @@ class KeyService:
             key_queries.revoke(
                 connection, organization_id=organization_id, key_id=key_id, revoked_at=utcnow()
             )
-        self._verifier.invalidate()
+        self._notices.publish("keys", organization_id)
 
     def _usable(self, connection: Connection, organization_id: str, key_id: str) -> ApiKeyRecord:
         record = key_queries.find_by_id(

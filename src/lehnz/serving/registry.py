@@ -1,8 +1,12 @@
 """The newest model of each organisation, held in memory and swapped without a pause.
 
 A request takes a reference to the current ``LoadedModel`` and uses it to the end, so a swap
-(a plain reference assignment) never changes a model under a request in flight. Another
-process's new version is noticed by a cheap version check at most every ``check_seconds``.
+(a plain reference assignment) never changes a model under a request in flight.
+
+Another process's new version arrives by a notice (``announced``) or, should notices be lost,
+by a cheap version check at most every ``check_seconds``. Either way a background thread
+loads it while requests go on with the current one; only an organisation's first model is
+loaded on the request path, since there is nothing else to serve it with.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from lehnz.engine.artifact import ArtifactError, loads
 from lehnz.engine.model import OrgModel
@@ -36,13 +41,29 @@ class ModelRegistry:
         self._models: dict[str, LoadedModel | None] = {}
         self._checked: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._pending: list[str] = []
+        self._wake = threading.Condition()
+        self._loader: threading.Thread | None = None
 
     def get(self, organization_id: str) -> LoadedModel | None:
         now = time.monotonic()
         if now - self._checked.get(organization_id, -1e9) >= self._check:
             self._checked[organization_id] = now
-            self._refresh(organization_id)
+            if organization_id in self._models:
+                self._refresh_later(organization_id)
+            else:
+                self._refresh(organization_id)
         return self._models.get(organization_id)
+
+    def announced(self, organization_id: str | None, data: dict[str, Any]) -> None:
+        """A notice says a new version serves (``None``: any organisation's may). Load it in
+        the background if this process serves that organisation; otherwise its first request
+        will load it."""
+        wanted = list(self._models) if organization_id is None else [organization_id]
+        for organization in wanted:
+            current = self._models.get(organization)
+            if current is not None and current.version < int(data.get("version", 1 << 62)):
+                self._refresh_later(organization)
 
     def install(self, organization_id: str, loaded: LoadedModel) -> None:
         """Serve ``loaded`` from now on (the trainer in this process calls this)."""
@@ -51,6 +72,28 @@ class ModelRegistry:
             if current is None or loaded.version >= current.version:
                 self._models[organization_id] = loaded
         self._checked[organization_id] = time.monotonic()
+
+    def _refresh_later(self, organization_id: str) -> None:
+        with self._wake:
+            if organization_id not in self._pending:
+                self._pending.append(organization_id)
+            if self._loader is None:
+                self._loader = threading.Thread(
+                    target=self._load_pending, name="lehnz-model-loader", daemon=True
+                )
+                self._loader.start()
+            self._wake.notify()
+
+    def _load_pending(self) -> None:
+        while True:
+            with self._wake:
+                while not self._pending:
+                    self._wake.wait()
+                organization_id = self._pending.pop(0)
+            try:
+                self._refresh(organization_id)
+            except Exception:
+                logger.exception("could not load the new model of %s", organization_id)
 
     def _refresh(self, organization_id: str) -> None:
         with self._store.read() as connection:

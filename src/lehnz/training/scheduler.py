@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import UTC, datetime
+from functools import partial
 
 from lehnz.store import Store
 from lehnz.store import pipeline as pipeline_queries
@@ -72,8 +73,10 @@ class TrainingScheduler:
         for organization_id in organizations:
             if self._stop.is_set():
                 break
-            if needs_training(self._store, organization_id, max_age_seconds=self._max_age):
-                self._trainer.train(organization_id)
+            needed = partial(
+                needs_training, self._store, organization_id, max_age_seconds=self._max_age
+            )
+            if self._trainer.train_if_needed(organization_id, needed):
                 trained += 1
         return trained
 

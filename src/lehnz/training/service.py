@@ -6,6 +6,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -13,9 +14,11 @@ from numpy.typing import NDArray
 
 from lehnz.engine.artifact import ArtifactError, dumps, loads
 from lehnz.engine.trainer import TrainingInput, train
+from lehnz.notices import Notices
 from lehnz.serving.registry import LoadedModel, ModelRegistry
 from lehnz.store import Store
 from lehnz.store import training as queries
+from lehnz.store.locks import organization_lock
 from lehnz.store.training import ModelRow
 from lehnz.store.types import utcnow
 from lehnz.training.loader import load
@@ -25,10 +28,16 @@ logger = logging.getLogger("lehnz.training")
 
 class TrainingService:
     def __init__(
-        self, store: Store, registry: ModelRegistry, *, use_semantic_model: bool = True
+        self,
+        store: Store,
+        registry: ModelRegistry,
+        notices: Notices,
+        *,
+        use_semantic_model: bool = True,
     ) -> None:
         self._store = store
         self._registry = registry
+        self._notices = notices
         self._use_model = use_semantic_model
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -39,9 +48,23 @@ class TrainingService:
 
     def train(self, organization_id: str) -> ModelRow:
         """Train now and return once the new version serves in this process. A second call
-        for the same organisation waits for the first rather than training twice at once."""
-        with self._lock(organization_id):
+        for the same organisation, in this process or any other, waits for the first rather
+        than training twice at once."""
+        with (
+            organization_lock(self._store, "train", organization_id, wait=True),
+            self._lock(organization_id),
+        ):
             return self._train(organization_id)
+
+    def train_if_needed(self, organization_id: str, needed: Callable[[], bool]) -> bool:
+        """Train if no other process is training this organisation and ``needed()`` still
+        holds once the lock is ours (another worker may just have trained it)."""
+        with organization_lock(self._store, "train", organization_id, wait=False) as held:
+            if not held or not needed():
+                return False
+            with self._lock(organization_id):
+                self._train(organization_id)
+            return True
 
     def _train(self, organization_id: str) -> ModelRow:
         started = time.perf_counter()
@@ -89,6 +112,7 @@ class TrainingService:
             )
         result.model.manifest = manifest
         self._registry.install(organization_id, LoadedModel(version, result.model))
+        self._notices.publish("model", organization_id, version=version)
         logger.info(
             "organisation %s: model v%s serving (%.1f s)",
             organization_id,

@@ -1,0 +1,128 @@
+"""Telling every lehnz process that something changed: a new model, a key revoked or
+rotated, a setting.
+
+A notice runs this process's handlers at once. With Redis configured it is also published on
+one channel, and a listener thread in every other process runs the same handlers, so caches
+everywhere drop stale entries within milliseconds. Notices are best effort: the caches they
+clear also expire on their own within seconds, and after the listener loses Redis it tells
+every handler that anything may have changed (``organization_id=None``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from typing import Any, Literal
+
+import redis
+
+logger = logging.getLogger("lehnz.notices")
+
+Kind = Literal["model", "keys", "settings"]
+KINDS: tuple[Kind, ...] = ("model", "keys", "settings")
+#: ``handler(organization_id, data)``; ``organization_id`` is ``None`` when anything may
+#: have changed for any organisation.
+Handler = Callable[[str | None, dict[str, Any]], None]
+
+
+class Notices:
+    """In-process notices: the embedded mode, where every cache lives in this process."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, list[Handler]] = {kind: [] for kind in KINDS}
+
+    def subscribe(self, kind: Kind, handler: Handler) -> None:
+        self._handlers[kind].append(handler)
+
+    def publish(self, kind: Kind, organization_id: str, **data: Any) -> None:
+        self._dispatch(kind, organization_id, data)
+        self._broadcast(kind, organization_id, data)
+
+    def start(self) -> None:
+        """Start listening to other processes (nothing to do in process)."""
+
+    def stop(self) -> None:
+        """Stop listening."""
+
+    def _dispatch(self, kind: str, organization_id: str | None, data: dict[str, Any]) -> None:
+        for handler in self._handlers.get(kind, []):
+            try:
+                handler(organization_id, data)
+            except Exception:
+                logger.exception("a %s notice handler failed", kind)
+
+    def _broadcast(self, kind: Kind, organization_id: str, data: dict[str, Any]) -> None:
+        """Tell other processes (no other processes in process)."""
+
+
+class RedisNotices(Notices):
+    """Notices shared by every process connected to the same Redis (pub/sub)."""
+
+    def __init__(self, client: redis.Redis, *, prefix: str) -> None:
+        super().__init__()
+        self._client = client
+        self._channel = f"{prefix}:notices"
+        self._origin = secrets.token_hex(8)
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.listening = threading.Event()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._listen, name="lehnz-notices", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _broadcast(self, kind: Kind, organization_id: str, data: dict[str, Any]) -> None:
+        message = {"origin": self._origin, "kind": kind, "organization_id": organization_id}
+        try:
+            self._client.publish(self._channel, json.dumps({**message, "data": data}))
+        except redis.RedisError as exc:
+            # Other processes' caches still expire on their own within seconds.
+            logger.warning("could not publish a %s notice: %s", kind, exc)
+
+    def _listen(self) -> None:
+        lost = False
+        while not self._stopping.is_set():
+            pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+            try:
+                pubsub.subscribe(self._channel)
+                self.listening.set()
+                if lost:
+                    self._everything_may_have_changed()
+                    lost = False
+                while not self._stopping.is_set():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        self._receive(message["data"])
+            except redis.RedisError as exc:
+                if not lost:
+                    logger.warning("lost the notice channel, reconnecting: %s", exc)
+                lost = True
+                self.listening.clear()
+                self._stopping.wait(1.0)
+            finally:
+                pubsub.close()
+        self.listening.clear()
+
+    def _receive(self, raw: bytes | str) -> None:
+        try:
+            message = json.loads(raw)
+            kind, organization_id = message["kind"], message["organization_id"]
+        except (ValueError, KeyError, TypeError):
+            logger.warning("ignored a malformed notice")
+            return
+        if message.get("origin") != self._origin:
+            self._dispatch(kind, organization_id, message.get("data") or {})
+
+    def _everything_may_have_changed(self) -> None:
+        for kind in KINDS:
+            self._dispatch(kind, None, {})

@@ -1,0 +1,85 @@
+"""Which window a request counts against, and how large it is.
+
+API-key requests count against their organisation (shared by all its keys); the auth
+endpoints count against the client's IP address. An organisation's own limit, set from the
+dashboard, replaces the server-wide one; it is cached for a few seconds and forgotten at once
+when a notice says it changed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from lehnz.ratelimit.window import Decision, Limiter
+from lehnz.store import Store
+from lehnz.store import accounts as account_queries
+
+SETTING = "rate_limit"
+
+
+@dataclass(frozen=True)
+class OrganizationLimit:
+    requests: int
+    window_seconds: int
+    source: Literal["organization", "server"]
+
+
+class RateLimits:
+    def __init__(
+        self,
+        store: Store,
+        limiter: Limiter,
+        *,
+        requests: int,
+        window_seconds: int,
+        auth_requests: int,
+        auth_window_seconds: int,
+        cache_seconds: float = 5.0,
+    ) -> None:
+        self._store = store
+        self._limiter = limiter
+        self._server = OrganizationLimit(requests, window_seconds, "server")
+        self._auth = (auth_requests, auth_window_seconds)
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[OrganizationLimit, float]] = {}
+        self._lock = threading.Lock()
+
+    def charge_organization(self, organization_id: str) -> Decision | None:
+        limit = self.organization_limit(organization_id)
+        return self._limiter.hit(
+            f"org:{organization_id}", limit=limit.requests, window_seconds=limit.window_seconds
+        )
+
+    def charge_auth(self, client_ip: str) -> Decision | None:
+        requests, window_seconds = self._auth
+        return self._limiter.hit(f"auth:{client_ip}", limit=requests, window_seconds=window_seconds)
+
+    def organization_limit(self, organization_id: str) -> OrganizationLimit:
+        now = time.monotonic()
+        cached = self._cache.get(organization_id)
+        if cached is not None and now - cached[1] < self._cache_seconds:
+            return cached[0]
+        with self._store.read() as connection:
+            stored = account_queries.organization_settings(connection, organization_id).get(SETTING)
+        limit = self._from_setting(stored)
+        with self._lock:
+            self._cache[organization_id] = (limit, now)
+        return limit
+
+    def forget(self, organization_id: str | None) -> None:
+        """Drop the cached limit of one organisation (``None``: of all of them)."""
+        with self._lock:
+            if organization_id is None:
+                self._cache.clear()
+            else:
+                self._cache.pop(organization_id, None)
+
+    def _from_setting(self, stored: Any) -> OrganizationLimit:
+        if isinstance(stored, dict) and "requests" in stored and "window_seconds" in stored:
+            return OrganizationLimit(
+                int(stored["requests"]), int(stored["window_seconds"]), "organization"
+            )
+        return self._server
