@@ -6,7 +6,6 @@ import gzip
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from lehnz.config import Settings
 from lehnz.runtime import build_runtime
 from lehnz.store.tables import events, items
 from tests.factories import DOMAIN
+from tests.processes import free_port
 
 runner = CliRunner()
 
@@ -81,12 +81,6 @@ def test_migrate_creates_the_schema(tmp_path):
     assert (tmp_path / "lehnz.db").exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _serve_demo(data_dir: Path, port: int) -> tuple[subprocess.Popen, dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEHNZ_")}
     process = subprocess.Popen(
@@ -136,7 +130,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 def test_serve_demo_prints_working_keys_and_login(tmp_path):
-    port = _free_port()
+    port = free_port()
     process, printed = _serve_demo(tmp_path, port)
     try:
         base = printed["url"]

@@ -20,24 +20,20 @@ The whole test is bounded by ``DEADLINE_SECONDS``; the server's output goes to
 
 from __future__ import annotations
 
-import os
 import secrets
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.factories import DOMAIN, PASSWORD
+from tests.processes import LehnzProcess, free_port
 
 CLIENTS = 4
 BATCH = 50
@@ -49,72 +45,10 @@ DEADLINE_SECONDS = 60.0
 REQUEST_TIMEOUT = 10.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """One ``lehnz serve`` process; its output goes to a log file, never to a pipe that could
-    fill up and stall the server."""
-
-    def __init__(self, data_dir: Path, port: int, database_url: str | None, log: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LEHNZ_")}
-        if database_url:
-            env["LEHNZ_DATABASE_URL"] = database_url
-        self.log_path = log
-        self._log: IO[bytes] = log.open("wb")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "lehnz",
-                "serve",
-                "--data-dir",
-                str(data_dir),
-                "--port",
-                str(port),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-
-    def log_text(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def wait_ready(self, base: str, deadline: float) -> None:
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"lehnz serve exited during start-up:\n{self.log_text()}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        pytest.fail(f"lehnz serve did not start in time:\n{self.log_text()}")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown handler, no flush, no goodbye."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        """Idempotent; always leaves no process and no open file behind."""
-        try:
-            if self.process.poll() is None:
-                self.process.send_signal(signal.SIGINT)
-                try:
-                    self.process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait(timeout=10)
-        finally:
-            self._log.close()
+def _server(data_dir: Path, port: int, database_url: str | None, log: Path) -> LehnzProcess:
+    env = {"LEHNZ_DATABASE_URL": database_url} if database_url else {}
+    args = ["serve", "--data-dir", str(data_dir), "--port", str(port)]
+    return LehnzProcess(args, log, env)
 
 
 @dataclass
@@ -298,13 +232,13 @@ def test_acknowledged_events_survive_sigkill_and_retries_are_stored_once(
     )
     shared = Shared(deadline=time.monotonic() + DEADLINE_SECONDS)
     data_dir = tmp_path / "data"
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     run = secrets.token_hex(4)
-    servers: list[Server] = []
+    servers: list[LehnzProcess] = []
     clients: list[Client] = []
     try:
-        servers.append(Server(data_dir, port, database_url, tmp_path / "server-1.log"))
+        servers.append(_server(data_dir, port, database_url, tmp_path / "server-1.log"))
         servers[0].wait_ready(base, shared.deadline)
         publishable, secret = _register(base)
 
@@ -331,7 +265,7 @@ def test_acknowledged_events_survive_sigkill_and_retries_are_stored_once(
         assert len(acked) >= KILL_AFTER_ACKED * BATCH
         assert not acked & unacked
 
-        servers.append(Server(data_dir, port, database_url, tmp_path / "server-2.log"))
+        servers.append(_server(data_dir, port, database_url, tmp_path / "server-2.log"))
         servers[1].wait_ready(base, shared.deadline)
 
         # Before any retry: the crash lost nothing acknowledged and invented nothing.

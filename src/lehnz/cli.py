@@ -58,6 +58,7 @@ def serve(
         )
     chosen: Service | None = service or None  # type: ignore[assignment]
     settings = _settings(data_dir, service=chosen)
+    _warn_about_a_shared_setup(settings)
     runtime = build_runtime(settings)
     url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
     if demo:
@@ -65,7 +66,28 @@ def serve(
     else:
         console.print(f"lehnz serving [bold]{settings.service}[/] at [bold]{url}[/]")
     _share_the_gil_often()
-    uvicorn.run(create_app(runtime=runtime), host=host, port=port, log_level="info")
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1;
+    # which proxies are trusted is LEHNZ_TRUSTED_PROXIES's decision alone.
+    uvicorn.run(
+        create_app(runtime=runtime), host=host, port=port, log_level="info", proxy_headers=False
+    )
+
+
+def _warn_about_a_shared_setup(settings: Settings) -> None:
+    """A server database means other processes may share it: they must agree on the JWT
+    key, and rate limits are exact across them only through Redis."""
+    if settings.resolved_database_url().startswith("sqlite"):
+        return
+    if settings.secret_key is None:
+        console.print(
+            "[yellow]LEHNZ_SECRET_KEY is not set: developer tokens from this process will "
+            "not be accepted by other processes. Set the same key everywhere.[/]"
+        )
+    if not settings.redis_url:
+        console.print(
+            "[yellow]LEHNZ_REDIS_URL is not set: rate limits are counted per process and "
+            "other processes see new models and revoked keys within seconds, not at once.[/]"
+        )
 
 
 def _share_the_gil_often() -> None:
@@ -102,20 +124,44 @@ def _print_demo(runtime: object, url: str) -> None:
 def worker(
     data_dir: DataDir = None,
     poll: Annotated[float, typer.Option(help="Seconds between looks at the event log.")] = 0.5,
+    training: Annotated[
+        bool,
+        typer.Option(
+            "--training/--no-training",
+            help="Also retrain stale models (each organisation by one worker at a time).",
+        ),
+    ] = True,
 ) -> None:
-    """Run the pipeline (identity stitching, user state, attribution) in the foreground."""
+    """Run the pipeline (identity stitching, user state, attribution) and scheduled
+    training in the foreground. Any number of workers can share one PostgreSQL database:
+    each organisation's events are processed by one worker at a time, exactly once."""
     import time
 
     from lehnz.runtime import build_runtime
+    from lehnz.training.scheduler import TrainingScheduler
 
-    runtime = build_runtime(_settings(data_dir))
-    console.print("lehnz worker: processing the event log (Ctrl+C to stop)")
+    settings = _settings(data_dir)
+    runtime = build_runtime(settings)
+    runtime.notices.start()
+    scheduler = None
+    if training:
+        scheduler = TrainingScheduler(
+            runtime.store,
+            runtime.trainer,
+            check_seconds=settings.train_check_seconds,
+            max_age_seconds=settings.train_max_age_seconds,
+        )
+        scheduler.start()
+    what = "the event log and stale models" if training else "the event log"
+    console.print(f"lehnz worker: processing {what} (Ctrl+C to stop)")
     try:
         with contextlib.suppress(KeyboardInterrupt):
             while True:
                 if runtime.pipeline.process_pending() == 0:
                     time.sleep(poll)
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         runtime.close()
 
 

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a verified API key is trusted without a database look-up.",
     )
+    model_check_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often a serving process looks for a newer model of an organisation "
+        "it serves, in case a notice was missed.",
+    )
     service: Service = "all"
     embedded_worker: bool = Field(
         default=True,

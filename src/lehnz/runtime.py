@@ -94,7 +94,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     catalog_changed = Signal()
     catalog_cache = CatalogCache(store)
     catalog_changed.connect(catalog_cache.invalidate)
-    registry = ModelRegistry(store)
+    registry = ModelRegistry(store, check_seconds=settings.model_check_seconds)
     recommendation_log = RecommendationLog(store)
     user_states = UserStateReader(store)
     events = EventLog(store, events_appended)

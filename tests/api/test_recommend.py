@@ -8,128 +8,19 @@ runner shoe; a lamp is inactive. Shoes are pricier (50-80) and more popular than
 from __future__ import annotations
 
 import math
-import random
-import time
 
 import pytest
 
 from lehnz.store.tables import recommendation_logs
 from tests.factories import assert_error, eventually, rows_of, tenant
-
-SHOES = [f"shoe-{n}" for n in range(8)]
-HATS = [f"hat-{n}" for n in range(8)]
-
-
-def _items():
-    items = [
-        {
-            "item_id": s,
-            "attributes": {
-                "name": f"Leather running shoe model {n}",
-                "category": "shoes",
-                "brand": "Stride",
-                "price": 50 + 4 * n,
-            },
-        }
-        for n, s in enumerate(SHOES)
-    ]
-    items += [
-        {
-            "item_id": h,
-            "attributes": {
-                "name": f"Wool winter hat style {n}",
-                "category": "hats",
-                "brand": "Knit",
-                "price": 10 + n,
-            },
-        }
-        for n, h in enumerate(HATS)
-    ]
-    items.append(
-        {
-            "item_id": "socks",
-            "attributes": {"name": "Running socks", "category": "socks", "price": 8},
-        }
-    )
-    items.append(
-        {"item_id": "lamp", "status": "inactive", "attributes": {"name": "Desk lamp", "price": 30}}
-    )
-    return items
-
-
-def _history():
-    events = []
-    for u in range(30):  # shoe lovers, the larger crowd
-        user = f"shoe-fan-{u}"
-        for n in range(4):
-            shoe = SHOES[(u + n) % len(SHOES)]
-            events.append(
-                {
-                    "user_id": user,
-                    "event_name": "view",
-                    "item_id": shoe,
-                    "session_id": f"{user}-s{n}",
-                }
-            )
-            events.append(
-                {
-                    "user_id": user,
-                    "event_name": "purchase",
-                    "item_id": shoe,
-                    "session_id": f"{user}-s{n}",
-                }
-            )
-        # The runner shoe and socks, always in the same basket.
-        events.append(
-            {
-                "user_id": user,
-                "event_name": "purchase",
-                "item_id": "shoe-0",
-                "session_id": f"{user}-b",
-            }
-        )
-        events.append(
-            {
-                "user_id": user,
-                "event_name": "purchase",
-                "item_id": "socks",
-                "session_id": f"{user}-b",
-            }
-        )
-        events.append({"user_id": user, "event_name": "view", "item_id": "lamp"})
-    for u in range(15):
-        user = f"hat-fan-{u}"
-        for n in range(4):
-            hat = HATS[(u + n) % len(HATS)]
-            events.append(
-                {
-                    "user_id": user,
-                    "event_name": "view",
-                    "item_id": hat,
-                    "session_id": f"{user}-s{n}",
-                }
-            )
-            events.append(
-                {
-                    "user_id": user,
-                    "event_name": "purchase",
-                    "item_id": hat,
-                    "session_id": f"{user}-s{n}",
-                }
-            )
-    # Spread over sixty days, so training has a latest slice to validate its choices on.
-    random.Random(3).shuffle(events)
-    start = time.time() - 60 * 86_400
-    for position, event in enumerate(events):
-        event["timestamp"] = start + 60 * 86_400 * position / len(events)
-    return events
+from tests.shop import HATS, SHOES, catalog, history
 
 
 @pytest.fixture(scope="module")
 def store(api):
     org = tenant(api)
-    assert api.post("/api/v1/items", headers=org.secret_headers, json=_items()).status_code == 200
-    events = _history()
+    assert api.post("/api/v1/items", headers=org.secret_headers, json=catalog()).status_code == 200
+    events = history()
     for start in range(0, len(events), 1000):
         response = api.post(
             "/api/v1/events/ingest",

@@ -57,12 +57,15 @@ class ModelRegistry:
 
     def announced(self, organization_id: str | None, data: dict[str, Any]) -> None:
         """A notice says a new version serves (``None``: any organisation's may). Load it in
-        the background if this process serves that organisation; otherwise its first request
-        will load it."""
-        wanted = list(self._models) if organization_id is None else [organization_id]
+        the background if this process has served that organisation."""
+        served = list(self._checked)
+        wanted = served if organization_id is None else [organization_id]
+        newest = int(data.get("version", 1 << 62))
         for organization in wanted:
+            if organization not in self._checked:
+                continue  # never asked for here: its first request will load it
             current = self._models.get(organization)
-            if current is not None and current.version < int(data.get("version", 1 << 62)):
+            if current is None or current.version < newest:
                 self._refresh_later(organization)
 
     def install(self, organization_id: str, loaded: LoadedModel) -> None:
