@@ -182,6 +182,8 @@ def recommend(cluster: Cluster, org: Org, user_id: str, limit: int = 3) -> dict[
 
 
 def test_ingest_and_training_on_one_process_show_on_the_other(cluster: Cluster) -> None:
+    for process in (cluster.a, cluster.b):
+        assert process.get("/readyz").json()["data"] == {"database": "ok", "redis": "ok"}
     org = cluster.org()
     assert cluster.a.post("/api/v1/items", headers=org.sk, json=catalog()).status_code == 200
     events = history()

@@ -58,30 +58,33 @@ class Runtime:
     notices: Notices
     rate_limits: RateLimits
     jwt_secret: str
+    redis: redis.Redis | None = None
 
     def close(self) -> None:
         self.notices.stop()
         self.recommendation_log.stop()
         self.store.close()
+        if self.redis is not None:
+            self.redis.close()
 
 
-def _shared_state(settings: Settings) -> tuple[Limiter, Notices]:
+def _shared_state(settings: Settings) -> tuple[Limiter, Notices, redis.Redis | None]:
     """Rate-limit windows and notices: in Redis when configured, so every process shares
     them; otherwise in this process."""
     if not settings.redis_url:
-        return MemoryLimiter(), Notices()
+        return MemoryLimiter(), Notices(), None
     client = redis.Redis.from_url(
         settings.redis_url, socket_connect_timeout=2, socket_timeout=2, health_check_interval=30
     )
     prefix = settings.redis_prefix
-    return RedisLimiter(client, prefix=prefix), RedisNotices(client, prefix=prefix)
+    return RedisLimiter(client, prefix=prefix), RedisNotices(client, prefix=prefix), client
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     store = open_store(settings.resolved_database_url(), migrate=migrate)
     secret = settings.resolved_secret_key()
     verifier = KeyVerifier(store, ttl_seconds=settings.key_cache_seconds)
-    limiter, notices = _shared_state(settings)
+    limiter, notices, redis_client = _shared_state(settings)
     rate_limits = RateLimits(
         store,
         limiter,
@@ -126,4 +129,5 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         notices=notices,
         rate_limits=rate_limits,
         jwt_secret=secret,
+        redis=redis_client,
     )

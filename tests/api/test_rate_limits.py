@@ -93,6 +93,19 @@ def test_keys_of_one_organisation_share_its_window(limited_app: AppFactory) -> N
     assert _headers(response)[1] == 4
 
 
+def test_browsers_may_read_the_headers(limited_app: AppFactory) -> None:
+    client = limited_app(rate_limit_requests=1)
+    org = tenant(client)
+    headers = {**org.publishable_headers, "Origin": "https://shop.example"}
+    answers = [client.post("/recommend", headers=headers, json={"user_id": "u"}) for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 429]
+    for answer in answers:
+        exposed = answer.headers["Access-Control-Expose-Headers"].lower()
+        assert {"ratelimit-reset", "ratelimit-remaining", "retry-after"} <= {
+            name.strip() for name in exposed.split(",")
+        }
+
+
 def test_refused_and_invalid_requests_still_carry_the_headers(limited_app: AppFactory) -> None:
     client = limited_app(rate_limit_requests=3, rate_limit_window_seconds=60)
     org = tenant(client)
@@ -253,5 +266,8 @@ def test_an_unreachable_redis_lets_requests_through(tmp_path: Path) -> None:
         key = create_key(client, account, "secret")["key"]
         headers = {**DOMAIN, "X-API-KEY": key}
         responses = [client.get("/api/v1/items/i1", headers=headers) for _ in range(3)]
+        ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["data"] == {"database": "ok", "redis": "unreachable"}
     assert [r.status_code for r in responses] == [404, 404, 404]
     assert all("RateLimit-Limit" not in r.headers for r in responses)

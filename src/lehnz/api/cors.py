@@ -23,6 +23,14 @@ class PublishableCORSMiddleware:
             allow_origins=["*"],
             allow_methods=["GET", "POST"],
             allow_headers=["X-API-KEY", "X-Domain", "Content-Type"],
+            # A browser script may read these only if they are exposed: it needs them to
+            # back off when the organisation's limit is reached.
+            expose_headers=[
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+                "Retry-After",
+            ],
             max_age=600,
         )
 

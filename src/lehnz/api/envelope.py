@@ -66,6 +66,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         400: "Validation error or missing X-Domain header",
         401: "Missing or invalid credential",
         403: "Wrong key type for this endpoint",
+        429: "Request limit reached; see the RateLimit-* and Retry-After headers",
     }.items()
 }
 

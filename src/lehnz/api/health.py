@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import redis
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -17,14 +18,27 @@ def healthz() -> Envelope[dict[str, str]]:
     return ok({"status": "ok"})
 
 
+def _redis_state(runtime: RuntimeDep) -> str:
+    if runtime.redis is None:
+        return "not configured"
+    try:
+        runtime.redis.ping()
+    except redis.RedisError:
+        return "unreachable"
+    return "ok"
+
+
 @router.get(
     "/readyz",
     summary="Readiness: the database answers",
+    description="Ready when the database answers. Redis is reported but does not decide: "
+    "without it, limits are not enforced and notices wait for caches to expire, but "
+    "requests are served.",
     responses={503: {"description": "Not ready"}},
 )
 def readyz(runtime: RuntimeDep) -> JSONResponse:
     database = runtime.store.ping()
-    checks = {"database": "ok" if database else "unreachable"}
+    checks = {"database": "ok" if database else "unreachable", "redis": _redis_state(runtime)}
     if database:
         return JSONResponse({"success": True, "message": "ready", "data": checks})
     return JSONResponse(
