@@ -115,6 +115,10 @@ def test_events_in_the_generic_form_with_quantity_and_duplicates(api):
     assert first["occurred_at"].isoformat() == "2010-12-01T08:26:00+00:00"
     second = next(row for row in stored if row["event_id"] == "e-2")
     assert second["occurred_at"].timestamp() == 1291192000
+    # The same file again: every id it carries is stored already.
+    again = _upload(api, org, "events", "events.csv", content).json()["data"]
+    assert (again["imported"], again["duplicates"], again["rejected"]) == (0, 3, 1)
+    assert len(rows_of(api, events, organization_id=org.organization_id)) == 2
 
 
 def test_more_than_a_hundred_bad_rows_reports_the_first_hundred_and_counts_all(api):

@@ -31,26 +31,30 @@ def insert_many(
     rows: Sequence[tuple[Any, ...]],
     postgres_types: Sequence[str],
     conflict: str = "",
-) -> None:
+) -> int:
     """``INSERT INTO table (columns) VALUES (...), (...) conflict``, in as few statements as
-    the parameter limit allows. ``rows`` hold driver values (see ``json_value``, ``time_value``);
-    ``postgres_types`` name each column's type for the arrays PostgreSQL receives.
+    the parameter limit allows; the number of rows stored (``conflict`` may skip some).
+    ``rows`` hold driver values (see ``json_value``, ``time_value``); ``postgres_types`` name
+    each column's type for the arrays PostgreSQL receives.
     """
     if not rows:
-        return
+        return 0
     if connection.dialect.name == "postgresql":
         arrays = ", ".join(f"%s::{kind}[]" for kind in postgres_types)
         sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) "
-        connection.exec_driver_sql(
+        result = connection.exec_driver_sql(
             sql + conflict, tuple(list(column) for column in zip(*rows, strict=True))
         )
-        return
+        return int(result.rowcount)
     per_statement = max(1, min(MAX_ROWS, MAX_PARAMETERS // len(columns)))
     mark = "?" if connection.dialect.name == "sqlite" else "%s"
+    stored = 0
     for start in range(0, len(rows), per_statement):
         chunk = rows[start : start + per_statement]
         sql = _statement(table, tuple(columns), len(chunk), mark, conflict)
-        connection.exec_driver_sql(sql, tuple(value for row in chunk for value in row))
+        result = connection.exec_driver_sql(sql, tuple(value for row in chunk for value in row))
+        stored += int(result.rowcount)
+    return stored
 
 
 @lru_cache(maxsize=128)
