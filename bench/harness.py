@@ -78,13 +78,11 @@ def lehnz_env(settings: dict[str, str] | None = None) -> dict[str, str]:
     return {**env, **UNLIMITED, **(settings or {})}
 
 
-def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """``python -m lehnz <args>``, its output discarded."""
+def start(args: list[str], env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
+    """``python -m lehnz <args>``, its output in ``log`` (or discarded)."""
+    output = log.open("wb") if log else subprocess.DEVNULL
     return subprocess.Popen(
-        [sys.executable, "-m", "lehnz", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "lehnz", *args], env=env, stdout=output, stderr=subprocess.STDOUT
     )
 
 

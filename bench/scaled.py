@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def percentile(values: list[float], share: float) -> float:
 def load(bases: list[str], pk: dict[str, str], users: list[str], clients: int, seconds: float):  # type: ignore[no-untyped-def]
     """Round-robin ``POST /recommend`` from ``clients`` threads for ``seconds``."""
     latencies: list[float] = []
-    failures = [0]
+    failures: Counter[int] = Counter()
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
 
@@ -48,7 +49,7 @@ def load(bases: list[str], pk: dict[str, str], users: list[str], clients: int, s
         rng = random.Random(number)
         sessions = [httpx.Client(base_url=base, timeout=30) for base in bases]
         mine: list[float] = []
-        bad = 0
+        bad: Counter[int] = Counter()
         for session in itertools.cycle(sessions[number % len(sessions) :] + sessions):
             if time.monotonic() >= stop_at:
                 break
@@ -58,12 +59,12 @@ def load(bases: list[str], pk: dict[str, str], users: list[str], clients: int, s
             if response.status_code == 200:
                 mine.append((time.perf_counter() - started) * 1000)
             else:
-                bad += 1
+                bad[response.status_code] += 1
         for session in sessions:
             session.close()
         with lock:
             latencies.extend(mine)
-            failures[0] += bad
+            failures.update(bad)
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     began = time.monotonic()
@@ -91,6 +92,7 @@ def main() -> None:
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="lehnz-scaled-"))
+    print(f"process logs in {tmp}")
     with fresh_database(args.postgres) as database_url:
         env = lehnz_env(
             {
@@ -138,6 +140,7 @@ def main() -> None:
                             *("--data-dir", str(tmp / f"r{p}")),
                         ],
                         env,
+                        tmp / f"recommendations-{count}-{p}.log",
                     )
                     for p in ports
                 ]

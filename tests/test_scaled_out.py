@@ -12,6 +12,7 @@ worker test, which replaces the worker, runs last.
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections import Counter
@@ -296,6 +297,9 @@ def test_the_organisations_limit_is_exact_across_both_processes(cluster: Cluster
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(cluster: Cluster) -> None:
+    # SIGTERM, what docker stop sends: the worker stops cleanly.
+    cluster.worker.process.send_signal(signal.SIGTERM)
+    assert cluster.worker.process.wait(timeout=30) == 0, cluster.worker.log_text()
     cluster.worker.stop()
     org = cluster.org()
     users, per_user = 200, 100

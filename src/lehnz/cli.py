@@ -152,6 +152,7 @@ def worker(
             max_age_seconds=settings.train_max_age_seconds,
         )
         scheduler.start()
+    _stop_on_sigterm()
     what = "the event log and stale models" if training else "the event log"
     console.print(f"lehnz worker: processing {what} (Ctrl+C to stop)")
     try:
@@ -163,6 +164,17 @@ def worker(
         if scheduler is not None:
             scheduler.stop()
         runtime.close()
+
+
+def _stop_on_sigterm() -> None:
+    """Stop on SIGTERM (what process managers and ``docker stop`` send) as on Ctrl+C: the
+    batch in hand rolls back and the next worker starts where it stopped."""
+    import signal
+
+    def interrupt(_signal: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 @app.command()
