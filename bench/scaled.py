@@ -115,6 +115,7 @@ def main() -> None:
             wait_ready(base, ingestion)
             client = httpx.Client(base_url=base, timeout=3600)
             org = register(client)
+            began = time.perf_counter()
             for kind in ("items", "events"):
                 path = args.dataset / f"{kind}.csv"
                 with path.open("rb") as handle:
@@ -125,9 +126,11 @@ def main() -> None:
                     ).raise_for_status()
             with (args.dataset / "events.csv").open() as handle:
                 users = sorted({row["user_id"] for row in csv.DictReader(handle)})
+            uploaded = time.perf_counter() - began
             trained = client.post("/api/v1/models/train", headers=org.secret).json()["data"]
             print(
-                f"{args.dataset.name}: {trained['trained_on']['events']:,} events, "
+                f"{args.dataset.name}: uploaded in {uploaded:.0f} s; "
+                f"{trained['trained_on']['events']:,} events, "
                 f"model v{trained['version']} trained in {trained['duration_seconds']} s"
             )
             rows = []

@@ -276,19 +276,23 @@ class Recommender:
         scores = np.where(
             self._catalog.active_mask(organization_id, loaded.version, item_ids), scores, -np.inf
         )
-        order = np.argsort(-scores, kind="stable")
-        chosen: list[int] = []
-        for position in order:
-            if len(chosen) >= MAX_LIST or not np.isfinite(scores[position]):
-                break
-            item_id = item_ids[position]
-            if item_id in options.exclude:
-                continue
-            if options.filters is not None:
-                entry = view.items[item_id]
-                if not options.filters(item_id, entry.item_type, entry.attributes):
+        # Excluded items score -inf, which sorts last: the ranked list is the finite prefix.
+        order = np.argsort(-scores, kind="stable")[: int(np.isfinite(scores).sum())].tolist()
+        if not options.exclude and options.filters is None:
+            chosen: list[int] = order[:MAX_LIST]
+        else:
+            chosen = []
+            for position in order:
+                if len(chosen) >= MAX_LIST:
+                    break
+                item_id = item_ids[position]
+                if item_id in options.exclude:
                     continue
-            chosen.append(int(position))
+                if options.filters is not None:
+                    entry = view.items[item_id]
+                    if not options.filters(item_id, entry.item_type, entry.attributes):
+                        continue
+                chosen.append(position)
         start = (options.page - 1) * options.limit
         page = chosen[start : start + options.limit]
         ranked = [
