@@ -153,8 +153,8 @@ def worker(
     from lehnz.training.scheduler import TrainingScheduler
 
     settings = _settings(data_dir)
+    # A worker publishes notices (a new model) but serves nothing, so it does not listen.
     runtime = build_runtime(settings)
-    runtime.notices.start()
     scheduler = None
     if training:
         scheduler = TrainingScheduler(
