@@ -74,7 +74,11 @@ def _shared_state(settings: Settings) -> tuple[Limiter, Notices, redis.Redis | N
     if not settings.redis_url:
         return MemoryLimiter(), Notices(), None
     client = redis.Redis.from_url(
-        settings.redis_url, socket_connect_timeout=2, socket_timeout=2, health_check_interval=30
+        settings.redis_url,
+        socket_connect_timeout=2,
+        socket_timeout=2,
+        health_check_interval=30,
+        client_name=settings.redis_prefix,  # names lehnz's connections in CLIENT LIST
     )
     prefix = settings.redis_prefix
     return RedisLimiter(client, prefix=prefix), RedisNotices(client, prefix=prefix), client
