@@ -233,6 +233,12 @@ def test_the_memory_window_resets_when_it_ends() -> None:
     assert (fresh.allowed, fresh.remaining, fresh.reset_seconds) == (True, 1, 10)
 
 
+def test_a_new_window_never_reports_more_than_its_length() -> None:
+    # (1001.11 + 900) - 1001.11 is 900.0000000000001 in floating point.
+    limiter = MemoryLimiter(clock=lambda: 1001.11)
+    assert limiter.hit("k", limit=5, window_seconds=900).reset_seconds == 900
+
+
 @pytest.mark.parametrize("backend", ["memory", "redis"])
 def test_concurrent_hits_allow_exactly_the_limit(
     backend: str, request: pytest.FixtureRequest

@@ -27,7 +27,9 @@ class Decision:
             allowed=count <= limit,
             limit=limit,
             remaining=max(0, limit - count),
-            reset_seconds=max(1, math.ceil(seconds_left)),
+            # Rounded to the millisecond first: (now + 900) - now can come out a hair above
+            # 900 in floating point, and must not be reported as 901.
+            reset_seconds=max(1, math.ceil(round(seconds_left, 3))),
         )
 
     def headers(self) -> list[tuple[bytes, bytes]]:
