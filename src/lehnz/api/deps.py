@@ -21,7 +21,9 @@ from lehnz.store.api_keys import ApiKeyRecord
 DOMAIN = "commerce"
 
 
-def get_runtime(request: Request) -> Runtime:
+# The cheap dependencies are ``async def``: FastAPI runs a plain ``def`` dependency in its
+# thread pool, a hand-over to another thread and back for a line of work.
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -29,7 +31,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def require_domain(
+async def require_domain(
     x_domain: Annotated[
         str | None, Header(alias="X-Domain", description="Must be `commerce`.")
     ] = None,

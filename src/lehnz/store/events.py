@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from lehnz.store.bulk import insert_many, json_value, sqlite_time
-from lehnz.store.pipeline import Cursor, past
+from lehnz.store.pipeline import Cursor
 from lehnz.store.tables import events
 
 
@@ -96,22 +96,24 @@ def newest_after(
     Only the users' newest ``2 * limit`` events are looked at. On SQLite that changes
     nothing (past the cursor means the highest sequence numbers); on PostgreSQL, where
     "past" is by (txid, seq), it bounds the index scan for a user with a long history.
+    Every recommendation for a known user runs this, so it is read at the driver level
+    (building the subquery anew each time was most of its cost in SQLAlchemy).
     """
-    newest = (
-        select(*_STORED_COLUMNS)
-        .where(events.c.organization_id == organization_id, events.c.user_id.in_(list(user_ids)))
-        .order_by(events.c.seq.desc())
-        .limit(2 * limit)
-        .subquery()
-    )
+    names = ", ".join(StoredEvent.__slots__)
+    postgres = connection.dialect.name == "postgresql"
+    mark = "%s" if postgres else "?"
+    users = ", ".join(mark for _ in user_ids)
+    past_sql = f"(txid, seq) > ({mark}, {mark})" if postgres else f"seq > {mark}"
+    past_params = (cursor.last_txid, cursor.last_seq) if postgres else (cursor.last_seq,)
     query = (
-        select(*newest.c)
-        .where(past(connection, cursor, newest.c.txid, newest.c.seq))
-        .order_by(newest.c.seq.desc())
-        .limit(limit)
+        f"SELECT {names} FROM (SELECT {names} FROM events WHERE organization_id = {mark} "
+        f"AND user_id IN ({users}) ORDER BY seq DESC LIMIT {mark}) AS newest "
+        f"WHERE {past_sql} ORDER BY seq DESC LIMIT {mark}"
     )
-    rows = connection.execute(query)
-    return [StoredEvent(**row._mapping) for row in rows][::-1]
+    params = (organization_id, *user_ids, 2 * limit, *past_params, limit)
+    result = connection.exec_driver_sql(query, params).cursor
+    assert result is not None
+    return _stored_events(postgres, result.fetchall())[::-1]
 
 
 def after(
@@ -126,22 +128,31 @@ def after(
     writes: SQLAlchemy's per-row result processing was most of the pipeline's read time.
     """
     names = ", ".join(StoredEvent.__slots__)
-    if connection.dialect.name == "postgresql":
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:
         query = (
             f"SELECT {names} FROM events WHERE organization_id = %s AND (txid, seq) > (%s, %s) "
             "AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint "
             "ORDER BY txid, seq LIMIT %s"
         )
         params: tuple[Any, ...] = (organization_id, cursor.last_txid, cursor.last_seq, limit)
-        rows = connection.exec_driver_sql(query, params).cursor
-        assert rows is not None
+    else:
+        query = (
+            f"SELECT {names} FROM events WHERE organization_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+        )
+        params = (organization_id, cursor.last_seq, limit)
+    result = connection.exec_driver_sql(query, params).cursor
+    assert result is not None
+    return _stored_events(postgres, result.fetchall())
+
+
+def _stored_events(postgres: bool, rows: Sequence[Any]) -> list[StoredEvent]:
+    """Driver rows of ``StoredEvent.__slots__`` as events: PostgreSQL's driver has parsed
+    the JSON and the timestamps already; SQLite's gives text."""
+    if postgres:
         return [
-            _stored(row, row[8], row[9].astimezone(UTC), row[10].astimezone(UTC))
-            for row in rows.fetchall()
+            _stored(row, row[8], row[9].astimezone(UTC), row[10].astimezone(UTC)) for row in rows
         ]
-    query = f"SELECT {names} FROM events WHERE organization_id = ? AND seq > ? ORDER BY seq LIMIT ?"
-    rows = connection.exec_driver_sql(query, (organization_id, cursor.last_seq, limit)).cursor
-    assert rows is not None
     # A batch's rows share their receipt time and often their context: convert each once.
     times: dict[str, datetime] = {}
     contexts: dict[str, Any] = {}
@@ -159,7 +170,7 @@ def after(
             contexts[value] = json.loads(value)
         return contexts[value]
 
-    return [_stored(row, context(row[8]), stamp(row[9]), stamp(row[10])) for row in rows.fetchall()]
+    return [_stored(row, context(row[8]), stamp(row[9]), stamp(row[10])) for row in rows]
 
 
 def _stored(row: Any, context: Any, occurred_at: datetime, received_at: datetime) -> StoredEvent:

@@ -4,35 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from lehnz.store.tables import identity_links
 from lehnz.store.upsert import upsert
-
-
-def canonical_of(connection: Connection, *, organization_id: str, user_id: str) -> str:
-    """The id ``user_id`` was merged into, or itself. Links are kept flat (every alias
-    points straight at its final user), so one look-up resolves a chain."""
-    found = connection.execute(
-        select(identity_links.c.canonical_user_id).where(
-            identity_links.c.organization_id == organization_id,
-            identity_links.c.alias_user_id == user_id,
-        )
-    ).scalar_one_or_none()
-    return found or user_id
-
-
-def aliases_of(connection: Connection, *, organization_id: str, user_id: str) -> list[str]:
-    return list(
-        connection.execute(
-            select(identity_links.c.alias_user_id)
-            .where(
-                identity_links.c.organization_id == organization_id,
-                identity_links.c.canonical_user_id == user_id,
-            )
-            .order_by(identity_links.c.alias_user_id)
-        ).scalars()
-    )
 
 
 def merge(
@@ -67,7 +42,22 @@ def with_aliases(
     connection: Connection, *, organization_id: str, user_id: str
 ) -> tuple[str, list[str]]:
     """The canonical id ``user_id`` resolves to, and every id whose events are that user's
-    (the canonical id first, then the ids merged into it)."""
-    canonical = canonical_of(connection, organization_id=organization_id, user_id=user_id)
-    aliases = aliases_of(connection, organization_id=organization_id, user_id=canonical)
-    return canonical, [canonical, *aliases]
+    (the canonical id first, then the ids merged into it), in one query: every alias points
+    straight at its final user, so the links of the id ``user_id`` resolves to are all of
+    them."""
+    links = identity_links.c
+    resolved = (
+        select(links.canonical_user_id)
+        .where(links.organization_id == organization_id, links.alias_user_id == user_id)
+        .scalar_subquery()
+    )
+    rows = connection.execute(
+        select(links.alias_user_id, links.canonical_user_id)
+        .where(
+            links.organization_id == organization_id,
+            links.canonical_user_id == func.coalesce(resolved, user_id),
+        )
+        .order_by(links.alias_user_id)
+    ).all()
+    canonical = rows[0][1] if rows else user_id
+    return canonical, [canonical, *(row[0] for row in rows)]

@@ -85,18 +85,14 @@ def has_events_after(connection: Connection, organization_id: str, cursor: Curso
     return found is not None
 
 
-def past(
-    connection: Connection,
-    cursor: Cursor,
-    txid: ColumnElement[Any] = events.c.txid,
-    seq: ColumnElement[Any] = events.c.seq,
-) -> ColumnElement[bool]:
+def past(connection: Connection, cursor: Cursor) -> ColumnElement[bool]:
     """Events past ``cursor``: not applied yet (on PostgreSQL, some may not be safe to apply
-    yet either; ``events.after`` reads only those that are). ``txid`` and ``seq`` name the
-    columns when they come from a subquery."""
+    yet either; ``events.after`` reads only those that are)."""
     if connection.dialect.name == "postgresql":
-        return tuple_(txid, seq) > tuple_(literal(cursor.last_txid), literal(cursor.last_seq))
-    return seq > cursor.last_seq
+        return tuple_(events.c.txid, events.c.seq) > tuple_(
+            literal(cursor.last_txid), literal(cursor.last_seq)
+        )
+    return events.c.seq > cursor.last_seq
 
 
 def cursors(connection: Connection) -> list[tuple[str, Cursor]]:
