@@ -264,7 +264,7 @@ def test_a_key_revoked_or_rotated_on_one_process_is_refused_on_both(cluster: Clu
 
 def test_the_organisations_limit_is_exact_across_both_processes(cluster: Cluster) -> None:
     org = cluster.org()
-    limit = {"requests": 300, "window_seconds": 900}
+    limit = {"requests": 1000, "window_seconds": 900}
     saved = cluster.a.put("/api/v1/settings/rate_limit", headers=org.developer, json=limit)
     assert saved.status_code == 200, saved.text
     statuses: Counter[int] = Counter()
@@ -276,7 +276,7 @@ def test_the_organisations_limit_is_exact_across_both_processes(cluster: Cluster
             httpx.Client(base_url=cluster.a.base_url, timeout=30) as a,
             httpx.Client(base_url=cluster.b.base_url, timeout=30) as b,
         ):
-            for n in range(50):
+            for n in range(150):
                 if (number + n) % 2:
                     response = a.get("/api/v1/items/none", headers=org.sk)
                 else:
@@ -290,10 +290,10 @@ def test_the_organisations_limit_is_exact_across_both_processes(cluster: Cluster
         thread.start()
     for thread in threads:
         thread.join()
-    assert sum(statuses.values()) == 400
-    assert statuses[429] == 100, statuses
-    assert statuses[200] + statuses[404] == 300, statuses
-    assert limits == {"300"}
+    assert sum(statuses.values()) == 1200
+    assert statuses[429] == 200, statuses
+    assert statuses[200] + statuses[404] == 1000, statuses
+    assert limits == {"1000"}
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(cluster: Cluster) -> None:
