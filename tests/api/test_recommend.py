@@ -64,6 +64,11 @@ def test_a_user_who_only_views_shoes_gets_shoes(api, store):
     assert [r["item_id"] for r in answer["recommendations"]] == answer["all_item_ids"]
     assert all(r["reason"] for r in answer["recommendations"])
     assert answer["source"] == "personalized"
+    # Each new item names the viewed shoe that did most to bring it in.
+    viewed = {"Leather running shoe model 0", "Leather running shoe model 1"}
+    reasons = [r["reason"] for r in answer["recommendations"] if r["item_id"] not in SHOES[:2]]
+    assert reasons
+    assert all(r.removeprefix("Because you viewed ") in viewed for r in reasons), reasons
 
 
 def test_an_event_moves_the_next_list_within_two_seconds_without_retraining(api, store):

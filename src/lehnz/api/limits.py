@@ -31,10 +31,13 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = body_limit(scope["path"], self.upload_limit)
-        error = PayloadTooLarge(f"Request body exceeds the {limit // MiB} MB limit of this path")
+
+        def too_large() -> PayloadTooLarge:
+            return PayloadTooLarge(f"Request body exceeds the {limit // MiB} MB limit of this path")
+
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await error_response(error)(scope, receive, send)
+                await error_response(too_large())(scope, receive, send)
                 return
         received = 0
 
@@ -44,7 +47,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise error
+                    raise too_large()
             return message
 
         await self.app(scope, counting_receive, send)

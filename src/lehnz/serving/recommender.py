@@ -440,6 +440,7 @@ def _personal_reason(
     purchases: NDArray[np.float32],
 ) -> Reason:
     bought = {int(i): int(n) for i, n in zip(indices, purchases, strict=True)}
+    contributions: list[Any] = []  # built on the first item that needs it
 
     def reason(target: int) -> str:
         if target in bought:
@@ -447,7 +448,9 @@ def _personal_reason(
             if count > 1:
                 return f"You bought this {count} times"
             return "You bought this before" if count == 1 else "You looked at this recently"
-        source = model.top_contributor(target, indices, strengths)
+        if not contributions and len(indices):
+            contributions.append(model.contributions(indices, strengths))
+        source = model.top_contributor(target, indices, contributions[0]) if contributions else None
         if source is not None:
             verb = "bought" if bought.get(source, 0) > 0 else "viewed"
             return f"Because you {verb} {names(source)}"
