@@ -80,10 +80,14 @@ def lehnz_env(settings: dict[str, str] | None = None) -> dict[str, str]:
 
 def start(args: list[str], env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
     """``python -m lehnz <args>``, its output in ``log`` (or discarded)."""
-    output = log.open("wb") if log else subprocess.DEVNULL
-    return subprocess.Popen(
-        [sys.executable, "-m", "lehnz", *args], env=env, stdout=output, stderr=subprocess.STDOUT
-    )
+    with log.open("wb") if log else contextlib.nullcontext(subprocess.DEVNULL) as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "lehnz", *args],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

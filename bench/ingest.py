@@ -30,10 +30,8 @@ import os
 import platform
 import random
 import secrets
-import signal
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -49,7 +47,9 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import free_port, wait_ready
+from harness import free_port, lehnz_env, wait_ready
+from harness import start as start_lehnz
+from harness import stop as stop_lehnz
 
 DOMAIN = {"X-Domain": "commerce"}
 NAMES = ("view", "click", "add_to_cart", "purchase")
@@ -431,7 +431,7 @@ def main() -> None:
     load_before = os.getloadavg()[0]
 
     data_dir = Path(tempfile.mkdtemp(prefix="lehnz-bench-ingest-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEHNZ_")}
+    env = lehnz_env()
     if args.no_embedded_worker:
         env["LEHNZ_EMBEDDED_WORKER"] = "false"
     databases: list[str] = []
@@ -445,23 +445,9 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = data_dir / "server.log"
-    with log.open("wb") as log_file:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "lehnz",
-                "serve",
-                "--data-dir",
-                str(data_dir / "server"),
-                "--port",
-                str(port),
-            ],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+    server = start_lehnz(
+        ["serve", "--data-dir", str(data_dir / "server"), "--port", str(port)], env, log
+    )
     try:
         wait_ready(base, server)
         organization, key = register(base)
@@ -471,17 +457,11 @@ def main() -> None:
         stored = count_events(server_url, data_dir / "server" / "lehnz.db", organization)
         if stored != args.events + args.batch:
             raise SystemExit(f"the server stored {stored} of {args.events + args.batch}")
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=60)
+        stop_lehnz(server)
         raw = run_raw(data_dir / "raw", raw_url, counts, args.batch)
     finally:
         if server.poll() is None:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop_lehnz(server)
         for name in databases:
             assert args.postgres is not None
             drop_database(args.postgres, name)
