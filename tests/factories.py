@@ -1,10 +1,12 @@
-"""Builders for test data, through the public API only."""
+"""Builders for test data, through the public API only: of an app in process (a
+``TestClient``) or of a real server (any ``httpx.Client``; ``TestClient`` is one)."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
 
+import httpx
 from fastapi.testclient import TestClient
 
 DOMAIN = {"X-Domain": "commerce"}
@@ -23,7 +25,7 @@ class Account:
         return {**DOMAIN, "Authorization": f"Bearer {self.token}"}
 
 
-def register(client: TestClient, *, email: str | None = None) -> Account:
+def register(client: httpx.Client, *, email: str | None = None) -> Account:
     email = email or f"dev-{secrets.token_hex(6)}@example.com"
     response = client.post(
         "/api/v1/auth/register",
@@ -35,7 +37,7 @@ def register(client: TestClient, *, email: str | None = None) -> Account:
     return Account(email, data["organization_id"], data["developer_id"], data["token"])
 
 
-def create_key(client: TestClient, account: Account, key_type: str, name: str = "test") -> dict:
+def create_key(client: httpx.Client, account: Account, key_type: str, name: str = "test") -> dict:
     response = client.post(
         "/api/v1/keys", headers=account.headers, json={"type": key_type, "name": name}
     )
@@ -80,7 +82,7 @@ class Tenant:
         return self.account.organization_id
 
 
-def tenant(client: TestClient) -> Tenant:
+def tenant(client: httpx.Client) -> Tenant:
     account = register(client)
     return Tenant(
         account=account,
@@ -89,7 +91,7 @@ def tenant(client: TestClient) -> Tenant:
     )
 
 
-def ingest(client: TestClient, org: Tenant, events: object) -> None:
+def ingest(client: httpx.Client, org: Tenant, events: object) -> None:
     """Send ``events`` (one or a list) with the organisation's publishable key; must be 202."""
     response = client.post("/api/v1/events/ingest", headers=org.publishable_headers, json=events)
     assert response.status_code == 202, response.text

@@ -26,32 +26,12 @@ import psycopg
 import pytest
 
 from tests.conftest import fresh_postgres_database, unique_prefix
-from tests.factories import DOMAIN, PASSWORD
+from tests.factories import DOMAIN, Tenant, create_key, tenant
 from tests.processes import LehnzProcess, free_port
 from tests.shop import HATS, catalog, history
 
 START_SECONDS = 60.0
 NOTICE_SECONDS = 5.0  # the issue's bound for a new model or a revoked key to reach B
-
-
-@dataclass
-class Org:
-    organization_id: str
-    token: str
-    publishable: str
-    secret: str
-
-    @property
-    def developer(self) -> dict[str, str]:
-        return {**DOMAIN, "Authorization": f"Bearer {self.token}"}
-
-    @property
-    def pk(self) -> dict[str, str]:
-        return {**DOMAIN, "X-API-KEY": self.publishable}
-
-    @property
-    def sk(self) -> dict[str, str]:
-        return {**DOMAIN, "X-API-KEY": self.secret}
 
 
 @dataclass
@@ -63,21 +43,9 @@ class Cluster:
     tmp: Path
     worker: LehnzProcess
 
-    def org(self) -> Org:
-        email = f"dev-{unique_prefix()}@example.com"
-        body = {"email": email, "password": PASSWORD, "organization_name": "Scaled"}
-        registered = self.a.post("/api/v1/auth/register", headers=DOMAIN, json=body)
-        assert registered.status_code == 201, registered.text
-        data = registered.json()["data"]
-        token = data["token"]
-        keys = [self.key(token, kind)["key"] for kind in ("publishable", "secret")]
-        return Org(data["organization_id"], token, *keys)
-
-    def key(self, token: str, kind: str) -> dict[str, Any]:
-        headers = {**DOMAIN, "Authorization": f"Bearer {token}"}
-        created = self.a.post("/api/v1/keys", headers=headers, json={"type": kind, "name": kind})
-        assert created.status_code == 201, created.text
-        return dict(created.json()["data"])
+    def org(self) -> Tenant:
+        """A new organisation, registered through the ingestion process."""
+        return tenant(self.a)
 
     def start_worker(self, name: str, *args: str) -> LehnzProcess:
         worker = LehnzProcess(
@@ -174,9 +142,9 @@ def applied(cluster: Cluster, organization_id: str) -> tuple[int, int]:
     return int(rows[0][0]), int(rows[0][1])
 
 
-def recommend(cluster: Cluster, org: Org, user_id: str, limit: int = 3) -> dict[str, Any]:
+def recommend(cluster: Cluster, org: Tenant, user_id: str, limit: int = 3) -> dict[str, Any]:
     response = cluster.b.post(
-        "/recommend", headers=org.pk, json={"user_id": user_id, "limit": limit}
+        "/recommend", headers=org.publishable_headers, json={"user_id": user_id, "limit": limit}
     )
     assert response.status_code == 200, response.text
     return dict(response.json())
@@ -186,18 +154,23 @@ def test_ingest_and_training_on_one_process_show_on_the_other(cluster: Cluster) 
     for process in (cluster.a, cluster.b):
         assert process.get("/readyz").json()["data"] == {"database": "ok", "redis": "ok"}
     org = cluster.org()
-    assert cluster.a.post("/api/v1/items", headers=org.sk, json=catalog()).status_code == 200
+    assert (
+        cluster.a.post("/api/v1/items", headers=org.secret_headers, json=catalog()).status_code
+        == 200
+    )
     events = history()
     for start in range(0, len(events), 1000):
         sent = cluster.a.post(
-            "/api/v1/events/ingest", headers=org.pk, json=events[start : start + 1000]
+            "/api/v1/events/ingest",
+            headers=org.publishable_headers,
+            json=events[start : start + 1000],
         )
         assert sent.status_code == 202, sent.text
     # The worker, a process of its own, applies the events.
     within(10, lambda: (pos := applied(cluster, org.organization_id))[0] == pos[1] > 0, "pipeline")
     assert recommend(cluster, org, "convert")["meta"]["model_version"] is None
 
-    trained = cluster.a.post("/api/v1/models/train", headers=org.sk)
+    trained = cluster.a.post("/api/v1/models/train", headers=org.secret_headers)
     assert trained.status_code == 200, trained.text
     version = trained.json()["data"]["version"]
     within(
@@ -208,7 +181,12 @@ def test_ingest_and_training_on_one_process_show_on_the_other(cluster: Cluster) 
 
     # An event sent to A moves B's next list, without retraining.
     moved = [{"user_id": "convert", "event_name": "add_to_cart", "item_id": h} for h in HATS[:3]]
-    assert cluster.a.post("/api/v1/events/ingest", headers=org.pk, json=moved).status_code == 202
+    assert (
+        cluster.a.post(
+            "/api/v1/events/ingest", headers=org.publishable_headers, json=moved
+        ).status_code
+        == 202
+    )
     answer = within(
         2.0,
         lambda: (
@@ -221,7 +199,7 @@ def test_ingest_and_training_on_one_process_show_on_the_other(cluster: Cluster) 
     assert answer["meta"]["model_version"] == version
 
     # A second training: B swaps to it as well.
-    again = cluster.a.post("/api/v1/models/train", headers=org.sk)
+    again = cluster.a.post("/api/v1/models/train", headers=org.secret_headers)
     assert again.json()["data"]["version"] == version + 1
     within(
         NOTICE_SECONDS,
@@ -234,24 +212,41 @@ def test_a_key_revoked_or_rotated_on_one_process_is_refused_on_both(cluster: Clu
     org = cluster.org()
     body = {"user_id": "u1"}
     # Both processes have checked (and cached) the key.
-    assert cluster.b.post("/recommend", headers=org.pk, json=body).status_code == 200
+    assert (
+        cluster.b.post("/recommend", headers=org.publishable_headers, json=body).status_code == 200
+    )
     event = {"user_id": "u1", "event_name": "view", "item_id": "i1"}
-    assert cluster.a.post("/api/v1/events/ingest", headers=org.pk, json=event).status_code == 202
+    assert (
+        cluster.a.post(
+            "/api/v1/events/ingest", headers=org.publishable_headers, json=event
+        ).status_code
+        == 202
+    )
 
-    key_id = cluster.a.get("/api/v1/keys", headers=org.developer).json()["data"]["keys"]
+    key_id = cluster.a.get("/api/v1/keys", headers=org.account.headers).json()["data"]["keys"]
     publishable_id = next(k["id"] for k in key_id if k["type"] == "publishable")
-    assert cluster.a.delete(f"/api/v1/keys/{publishable_id}", headers=org.developer).is_success
-    assert cluster.a.post("/api/v1/events/ingest", headers=org.pk, json=event).status_code == 401
+    assert cluster.a.delete(
+        f"/api/v1/keys/{publishable_id}", headers=org.account.headers
+    ).is_success
+    assert (
+        cluster.a.post(
+            "/api/v1/events/ingest", headers=org.publishable_headers, json=event
+        ).status_code
+        == 401
+    )
     within(
         NOTICE_SECONDS,
-        lambda: cluster.b.post("/recommend", headers=org.pk, json=body).status_code == 401,
+        lambda: (
+            cluster.b.post("/recommend", headers=org.publishable_headers, json=body).status_code
+            == 401
+        ),
         "B refusing the revoked key",
     )
 
-    fresh = cluster.key(org.token, "publishable")
+    fresh = create_key(cluster.a, org.account, "publishable")
     fresh_headers = {**DOMAIN, "X-API-KEY": fresh["key"]}
     assert cluster.b.post("/recommend", headers=fresh_headers, json=body).status_code == 200
-    rotated = cluster.a.post(f"/api/v1/keys/{fresh['id']}/rotate", headers=org.developer)
+    rotated = cluster.a.post(f"/api/v1/keys/{fresh['id']}/rotate", headers=org.account.headers)
     assert rotated.status_code == 201, rotated.text
     new_headers = {**DOMAIN, "X-API-KEY": rotated.json()["data"]["key"]}
     within(
@@ -265,7 +260,7 @@ def test_a_key_revoked_or_rotated_on_one_process_is_refused_on_both(cluster: Clu
 def test_the_organisations_limit_is_exact_across_both_processes(cluster: Cluster) -> None:
     org = cluster.org()
     limit = {"requests": 1000, "window_seconds": 900}
-    saved = cluster.a.put("/api/v1/settings/rate_limit", headers=org.developer, json=limit)
+    saved = cluster.a.put("/api/v1/settings/rate_limit", headers=org.account.headers, json=limit)
     assert saved.status_code == 200, saved.text
     statuses: Counter[int] = Counter()
     limits: set[str] = set()
@@ -278,9 +273,11 @@ def test_the_organisations_limit_is_exact_across_both_processes(cluster: Cluster
         ):
             for n in range(150):
                 if (number + n) % 2:
-                    response = a.get("/api/v1/items/none", headers=org.sk)
+                    response = a.get("/api/v1/items/none", headers=org.secret_headers)
                 else:
-                    response = b.post("/recommend", headers=org.pk, json={"user_id": "u"})
+                    response = b.post(
+                        "/recommend", headers=org.publishable_headers, json={"user_id": "u"}
+                    )
                 with lock:
                     statuses[response.status_code] += 1
                     limits.add(response.headers.get("RateLimit-Limit", "missing"))
@@ -309,7 +306,9 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(cluster: Cl
     ]
     for start in range(0, len(events), 1000):
         sent = cluster.a.post(
-            "/api/v1/events/ingest", headers=org.pk, json=events[start : start + 1000]
+            "/api/v1/events/ingest",
+            headers=org.publishable_headers,
+            json=events[start : start + 1000],
         )
         assert sent.status_code == 202, sent.text
     position, newest = applied(cluster, org.organization_id)
@@ -336,7 +335,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(cluster: Cl
 
     counts = {}
     for n in range(users):
-        answer = cluster.a.get(f"/api/v1/users/user-{n}", headers=org.sk)
+        answer = cluster.a.get(f"/api/v1/users/user-{n}", headers=org.secret_headers)
         assert answer.status_code == 200, answer.text
         counts[n] = answer.json()["data"]["activity"]["events"]
     assert set(counts.values()) == {per_user}, Counter(counts.values())
