@@ -20,7 +20,6 @@ from lehnz.api.rate_limit_headers import RateLimitHeadersMiddleware
 from lehnz.config import Settings
 from lehnz.pipeline.worker import PipelineRunner
 from lehnz.runtime import Runtime, build_runtime
-from lehnz.training.scheduler import TrainingScheduler
 
 DESCRIPTION = """
 Recommendations for online stores. Every API path needs `X-Domain: commerce`; each path's
@@ -51,12 +50,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             runner = PipelineRunner(current.pipeline)
             current.events_appended.connect(runner.wake)
             runner.start()
-            scheduler = TrainingScheduler(
-                current.store,
-                current.trainer,
-                check_seconds=settings.train_check_seconds,
-                max_age_seconds=settings.train_max_age_seconds,
-            )
+            scheduler = current.training_scheduler()
             scheduler.start()
         try:
             yield

@@ -150,19 +150,13 @@ def worker(
     import time
 
     from lehnz.runtime import build_runtime
-    from lehnz.training.scheduler import TrainingScheduler
 
     settings = _settings(data_dir)
     # A worker publishes notices (a new model) but serves nothing, so it does not listen.
     runtime = build_runtime(settings)
     scheduler = None
     if training:
-        scheduler = TrainingScheduler(
-            runtime.store,
-            runtime.trainer,
-            check_seconds=settings.train_check_seconds,
-            max_age_seconds=settings.train_max_age_seconds,
-        )
+        scheduler = runtime.training_scheduler()
         scheduler.start()
     _stop_on_sigterm()
     what = "the event log and stale models" if training else "the event log"

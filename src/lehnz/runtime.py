@@ -30,6 +30,7 @@ from lehnz.settings_service import SettingsService
 from lehnz.signals import Signal
 from lehnz.stats import StatsService
 from lehnz.store import Store, open_store
+from lehnz.training.scheduler import TrainingScheduler
 from lehnz.training.service import TrainingService
 
 
@@ -59,6 +60,15 @@ class Runtime:
     rate_limits: RateLimits
     jwt_secret: str
     redis: redis.Redis | None = None
+
+    def training_scheduler(self) -> TrainingScheduler:
+        """Scheduled retraining as the settings say (``serve`` runs it, or ``worker``)."""
+        return TrainingScheduler(
+            self.store,
+            self.trainer,
+            check_seconds=self.settings.train_check_seconds,
+            max_age_seconds=self.settings.train_max_age_seconds,
+        )
 
     def close(self) -> None:
         self.notices.stop()
