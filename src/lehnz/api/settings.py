@@ -63,7 +63,7 @@ class RateLimitSetting(BaseModel):
 
 
 def _rate_limit(runtime: RuntimeDep, organization_id: str) -> RateLimitSetting:
-    runtime.rate_limits.forget(organization_id)
+    # A change made here has already cleared this process's cached limit (its notice).
     limit = runtime.rate_limits.organization_limit(organization_id)
     return RateLimitSetting(
         requests=limit.requests, window_seconds=limit.window_seconds, source=limit.source

@@ -7,6 +7,7 @@ the catalog and the model are in memory.
 
 from __future__ import annotations
 
+import functools
 import math
 import secrets
 from collections.abc import Callable, Mapping
@@ -440,7 +441,10 @@ def _personal_reason(
     purchases: NDArray[np.float32],
 ) -> Reason:
     bought = {int(i): int(n) for i, n in zip(indices, purchases, strict=True)}
-    contributions: list[Any] = []  # built on the first item that needs it
+
+    @functools.cache
+    def contributions() -> Any:  # built for the first item that needs it, then shared
+        return model.contributions(indices, strengths)
 
     def reason(target: int) -> str:
         if target in bought:
@@ -448,9 +452,7 @@ def _personal_reason(
             if count > 1:
                 return f"You bought this {count} times"
             return "You bought this before" if count == 1 else "You looked at this recently"
-        if not contributions and len(indices):
-            contributions.append(model.contributions(indices, strengths))
-        source = model.top_contributor(target, indices, contributions[0]) if contributions else None
+        source = model.top_contributor(target, indices, contributions())
         if source is not None:
             verb = "bought" if bought.get(source, 0) > 0 else "viewed"
             return f"Because you {verb} {names(source)}"
