@@ -35,3 +35,52 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
     store.close()
     create_engine(f"sqlite:///{tmp_path / 'x.db'}").dispose()
+
+
+def test_sqlite_migration_moves_the_sequence_past_every_number_still_remembered(tmp_path):
+    """A database from before 0005 whose newest events were erased: the numbers the pipeline
+    has passed must not be handed out again after the upgrade."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from lehnz.store.migrate import alembic_config
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    command.upgrade(alembic_config(engine), "0004")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO organizations (id, name, settings, created_at) "
+                "VALUES ('o', 'o', '{}', '2026-01-01')"
+            )
+        )
+        for seq in (1, 2, 3):
+            connection.execute(
+                text(
+                    "INSERT INTO events "
+                    "(seq, organization_id, user_id, event_name, occurred_at, received_at) "
+                    "VALUES (:seq, 'o', 'u', 'view', '2026-01-01', '2026-01-01')"
+                ),
+                {"seq": seq},
+            )
+        connection.execute(
+            text(
+                "INSERT INTO pipeline_cursors (organization_id, last_seq, updated_at) "
+                "VALUES ('o', 3, '2026-01-01')"
+            )
+        )
+        connection.execute(text("DELETE FROM events WHERE seq > 1"))
+    engine.dispose()
+
+    store = open_store(f"sqlite:///{tmp_path / 'old.db'}")
+    with store.write() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO events "
+                "(organization_id, user_id, event_name, occurred_at, received_at) "
+                "VALUES ('o', 'v', 'view', '2026-01-01', '2026-01-01')"
+            )
+        )
+        seqs = [row[0] for row in connection.execute(text("SELECT seq FROM events ORDER BY seq"))]
+    store.close()
+    assert seqs == [1, 4]

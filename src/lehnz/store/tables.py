@@ -150,6 +150,10 @@ events = Table(
     Index("ix_events_org_seq", "organization_id", "seq"),
     Index("ix_events_org_user_seq", "organization_id", "user_id", "seq"),
     Index("ix_events_org_txid_seq", "organization_id", "txid", "seq").ddl_if(dialect="postgresql"),
+    # SQLite would otherwise hand the numbers of deleted newest rows (an erased user's) to the
+    # next events, which then sit below the pipeline's cursor and are never applied.
+    # PostgreSQL's sequence never goes back.
+    sqlite_autoincrement=True,
 )
 
 identity_links = Table(

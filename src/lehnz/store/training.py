@@ -39,6 +39,21 @@ def last_seq(connection: Connection, organization_id: str) -> int:
     return int(value or 0)
 
 
+def count_events_after(
+    connection: Connection, organization_id: str, *, after_seq: int, at_most: int
+) -> int:
+    """How many of this organisation's events lie past ``after_seq``, counting no further
+    than ``at_most``: the trainer only asks whether a threshold is reached, and a busy store
+    should not make it count millions of rows every check."""
+    newer = (
+        select(events.c.seq)
+        .where(events.c.organization_id == organization_id, events.c.seq > after_seq)
+        .limit(at_most)
+        .subquery()
+    )
+    return int(connection.execute(select(func.count()).select_from(newer)).scalar_one())
+
+
 def catalog_changed_at(connection: Connection, organization_id: str) -> datetime | None:
     value: datetime | None = connection.execute(
         select(func.max(items.c.updated_at)).where(items.c.organization_id == organization_id)

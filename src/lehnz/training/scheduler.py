@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from datetime import UTC, datetime
 from functools import partial
@@ -23,14 +24,21 @@ def needs_training(store: Store, organization_id: str, *, max_age_seconds: float
     """No model yet and there is data; or many new events (500, or a tenth of what the model
     saw); or any new event or catalog change once the model is ``max_age_seconds`` old."""
     with store.read() as connection:
-        last_seq = queries.last_seq(connection, organization_id)
-        changed = queries.catalog_changed_at(connection, organization_id)
         latest = queries.list_models(connection, organization_id, limit=1)
+        changed = queries.catalog_changed_at(connection, organization_id)
+        trained_on = latest[0].manifest.get("trained_on", {}) if latest else {}
+        enough = max(MIN_NEW_EVENTS, math.ceil(NEW_EVENTS_SHARE * int(trained_on.get("events", 0))))
+        # Sequence numbers are shared by every organisation: count this one's own events,
+        # not the distance between two numbers.
+        new_events = queries.count_events_after(
+            connection,
+            organization_id,
+            after_seq=int(trained_on.get("last_seq", 0)),
+            at_most=enough,
+        )
     if not latest:
-        return last_seq > 0 or changed is not None
-    trained_on = latest[0].manifest.get("trained_on", {})
-    new_events = last_seq - int(trained_on.get("last_seq", 0))
-    if new_events >= max(MIN_NEW_EVENTS, NEW_EVENTS_SHARE * int(trained_on.get("events", 0))):
+        return new_events > 0 or changed is not None
+    if new_events >= enough:
         return True
     previous_change = trained_on.get("catalog_changed_at")
     catalog_changed = changed is not None and (
