@@ -6,8 +6,10 @@ Shared by the catalog writes (``items[3].item_id: ...``) and event ingest
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
+import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from lehnz.errors import UnsupportedMediaType, ValidationFailed
@@ -15,6 +17,28 @@ from lehnz.errors import UnsupportedMediaType, ValidationFailed
 M = TypeVar("M", bound=BaseModel)
 
 MAX_REPORTED = 20
+
+#: Deeper JSON is refused: no shop's data nests this far, and parsers recurse per level.
+MAX_JSON_DEPTH = 64
+
+# A JSON string, escapes included: brackets inside one do not nest anything.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def json_depth_exceeds(body: bytes, limit: int) -> bool:
+    """Whether ``body`` (JSON text) opens more than ``limit`` arrays or objects inside each
+    other. Linear and in C: a count first, since most bodies cannot be that deep at all."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    structure = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    steps = _STEP[np.frombuffer(structure, dtype=np.uint8)]
+    return bool(steps.size and np.cumsum(steps, dtype=np.int64).max() > limit)
+
+
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = np.zeros(256, dtype=np.int8)
+_STEP[list(b"[{")] = 1
+_STEP[list(b"]}")] = -1
 
 
 def describe(error: ValidationError, *, prefix: str) -> list[str]:

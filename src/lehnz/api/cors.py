@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from lehnz.api.envelope import error_response
+from lehnz.errors import BadRequest
 
 PUBLISHABLE_EXACT = ("/api/v1/events/ingest", "/recommend")
 PUBLISHABLE_PREFIXES = ("/recommend/", "/item/")
@@ -13,12 +18,34 @@ def is_publishable_path(path: str) -> bool:
     return path in PUBLISHABLE_EXACT or path.startswith(PUBLISHABLE_PREFIXES)
 
 
+class _EnvelopedCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, with its refused preflights in the error envelope like every other
+    refusal (Starlette answers them in plain text)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        refused = bytes(response.body).decode()
+        requested = (
+            f"method {request_headers.get('access-control-request-method')!r}, "
+            f"headers {request_headers.get('access-control-request-headers')!r}"
+        )
+        error = BadRequest(
+            f"CORS preflight refused: {refused.removeprefix('Disallowed CORS ')} not allowed "
+            f"({requested}); allowed: methods {', '.join(self.allow_methods)}, headers "
+            f"{', '.join(sorted(self.allow_headers))}",
+            headers={k: v for k, v in response.headers.items() if k.lower() != "content-length"},
+        )
+        return error_response(error)
+
+
 class PublishableCORSMiddleware:
     """Starlette's CORS handling, any origin, applied where a publishable key is taken."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.cors = CORSMiddleware(
+        self.cors = _EnvelopedCORSMiddleware(
             app,
             allow_origins=["*"],
             allow_methods=["GET", "POST"],

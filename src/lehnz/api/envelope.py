@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from lehnz.errors import (
     LehnzError,
@@ -137,14 +138,39 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 404:
         error: LehnzError = NotFound(f"No route for {request.method} {request.url.path}")
     elif exc.status_code == 405:
+        allowed = _allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
         error = MethodNotAllowed(
-            f"{request.method} is not allowed on {request.url.path}", headers=headers
+            f"{request.method} is not allowed on {request.url.path}; allowed: {headers['Allow']}",
+            headers=headers,
         )
     else:
-        error = LehnzError(str(exc.detail), headers=headers)
-        error.status_code = exc.status_code
-        error.code = "http_error"
+        error = _catalogued(exc.status_code, str(exc.detail), headers)
     return error_response(error)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on this path: Starlette's 405 names only the first
+    route that matched the path, though several routes may share it (GET, PUT, DELETE).
+    Each method is tried against the routes, since included routers hide their own."""
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _catalogued(status: int, message: str, headers: dict[str, str]) -> LehnzError:
+    """The catalogue's error for a status raised by the framework itself, so that every
+    answer's ``code`` is one the error catalogue documents."""
+    for kind in LehnzError.__subclasses__():
+        if kind.status_code == status:
+            return kind(message, headers=headers)
+    return LehnzError(headers=headers)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -40,14 +40,35 @@ class BodyLimitMiddleware:
                 await error_response(too_large())(scope, receive, send)
                 return
         received = 0
+        tripped = False
+        started = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, tripped
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    tripped = True
                     raise too_large()
             return message
 
-        await self.app(scope, counting_receive, send)
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if tripped:
+                # A reader downstream (the multipart parser, say) caught the refusal and
+                # answered on its own: the client still gets the 413.
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except PayloadTooLarge:
+            # Raised outside the app's own error handling: by a middleware reading the body
+            # (a chunked body carries no Content-Length to refuse it by up front).
+            if not started:
+                await error_response(too_large())(scope, receive, send)
+            return
+        if tripped and not started:
+            await error_response(too_large())(scope, receive, send)

@@ -1,9 +1,17 @@
-"""Refusing the NUL character (U+0000) in URLs and JSON bodies, naming where it is.
+"""Refusing JSON bodies lehnz could not parse safely or store the same on both databases.
 
-PostgreSQL cannot store U+0000 in text or JSONB, so it would fail deep in a write with a
-500, while SQLite would store it. Refusing it at the door gives both databases the same
-clear 400. The body check is one regular-expression scan; the JSON is parsed only to name
-the fields when the scan finds something.
+Checked once, at the door, before any handler or parser sees the body:
+
+- **UTF-8 only** (RFC 8259). Python's parser would also take UTF-16 and UTF-32, whose bytes
+  slip past a byte-level search for an escaped NUL.
+- **At most ``MAX_JSON_DEPTH`` levels of nesting.** Python's parser recurses: thousands of
+  levels end in ``RecursionError``, a 500.
+- **No U+0000** in keys or values (escaped as ``\\u0000``). PostgreSQL cannot store it in text
+  or JSONB, so it would fail deep in a write, while SQLite would store it.
+
+A body with no ``Content-Type`` is treated as JSON, since FastAPI parses it as JSON. Each
+check is a C-speed scan of the bytes; the JSON is parsed here only to name the fields when
+the NUL scan finds something.
 """
 
 from __future__ import annotations
@@ -15,11 +23,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lehnz.api.envelope import error_response
 from lehnz.errors import ValidationFailed
-from lehnz.validation import NUL_REASON, nul_paths
+from lehnz.validation import MAX_JSON_DEPTH, NUL_REASON, json_depth_exceeds, nul_paths
 
 # \u0000 escaped in JSON: preceded by an even number of backslashes (an odd number would
 # make it the literal text "\u0000", which is fine).
 _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+_UTF8_REASON = "JSON must be encoded as UTF-8 (RFC 8259)"
+#: Methods whose body FastAPI parses; multipart uploads are read by their own importer.
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 #: Batch routes name bad objects by index under their root, as ``parse_batch`` does.
 _ROOTS = {"/api/v1/events/ingest": "events", "/api/v1/items": "items", "/api/v1/users": "users"}
@@ -49,6 +61,10 @@ class NulGuardMiddleware:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        problem = _encoding_or_depth_problem(body)
+        if problem:
+            await error_response(ValidationFailed([problem]))(scope, receive, send)
+            return
         # A plain substring search first: the regular expression is slow on a large body.
         if b"\\u0000" in body and _ESCAPED_NUL.search(body):
             problems = _problems(body, _ROOTS.get(scope["path"], ""))
@@ -66,12 +82,26 @@ def _problems(body: bytes, root: str) -> list[str]:
     return [f"{path}: {NUL_REASON}" for path in nul_paths(parsed, root)]
 
 
+def _encoding_or_depth_problem(body: bytes) -> str | None:
+    if b"\x00" in body:  # raw NUL bytes: UTF-16 or UTF-32 (UTF-8 JSON never has one)
+        return f"body: {_UTF8_REASON}"
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"body: {_UTF8_REASON}; invalid byte at position {exc.start}"
+    if json_depth_exceeds(body, MAX_JSON_DEPTH):
+        return f"body: JSON nested deeper than {MAX_JSON_DEPTH} levels"
+    return None
+
+
 def _is_json(scope: Scope) -> bool:
+    if scope["method"] not in _BODY_METHODS or scope["path"].startswith("/api/v1/upload/"):
+        return False
     for name, value in scope["headers"]:
         if name == b"content-type":
             media: bytes = value.split(b";", 1)[0].strip().lower()
             return media == b"application/json" or media.endswith(b"+json")
-    return False
+    return True  # no Content-Type: FastAPI parses the body as JSON
 
 
 def _replay(messages: list[Message], then: Receive) -> Receive:

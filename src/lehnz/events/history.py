@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lehnz.errors import ValidationFailed
@@ -19,10 +20,16 @@ class EventPage:
     next: str | None
 
 
+# A cursor is a sequence number: ASCII digits of a positive 64-bit integer. ``str.isdigit``
+# would also take "²" (which ``int`` refuses) and "١٢" (which ``int`` reads as 12).
+_CURSOR = re.compile(r"[0-9]{1,19}")
+_MAX_SEQ = 2**63 - 1
+
+
 def decode_cursor(cursor: str | None) -> int | None:
     if cursor is None or cursor == "":
         return None
-    if not cursor.isdigit():
+    if not _CURSOR.fullmatch(cursor) or int(cursor) > _MAX_SEQ:
         raise ValidationFailed(["before: not a cursor from a previous page's 'next'"])
     return int(cursor)
 
