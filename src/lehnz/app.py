@@ -10,12 +10,15 @@ from fastapi import Depends, FastAPI
 from lehnz import __version__
 from lehnz.api import auth, catalog, events, health, keys, models, recommend, stats, uploads
 from lehnz.api import settings as settings_api
+from lehnz.api.body_timeout import BodyTimeoutMiddleware
 from lehnz.api.cors import PublishableCORSMiddleware
 from lehnz.api.deps import limit_by_client_ip, require_domain
 from lehnz.api.envelope import install_error_handlers
 from lehnz.api.limits import BodyLimitMiddleware
 from lehnz.api.metrics import Metrics, MetricsMiddleware
 from lehnz.api.nul_guard import NulGuardMiddleware
+from lehnz.api.openapi import install_docs, install_openapi, operation_id
+from lehnz.api.path_ids import PathIdMiddleware
 from lehnz.api.rate_limit_headers import RateLimitHeadersMiddleware
 from lehnz.config import Settings
 from lehnz.pipeline.worker import PipelineRunner
@@ -27,6 +30,7 @@ description names its credential: a **publishable key** (`lehnz_pk_…`, browser
 key** (`lehnz_sk_…`, servers) in `X-API-KEY`, or a **developer token** in
 `Authorization: Bearer`. Every answer is an envelope:
 `{"success", "message", "data"}` or `{"success": false, "message", "error", "code"}`.
+No string, in a URL or a body, may hold the NUL character (U+0000): 400.
 """
 
 
@@ -69,9 +73,15 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Served by install_docs from lehnz's own files, not a CDN's.
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.state.metrics = Metrics()
     install_error_handlers(app)
+    install_openapi(app)
+    install_docs(app)
 
     api = [Depends(require_domain)]
     if settings.service in ("all", "ingestion"):
@@ -98,5 +108,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(NulGuardMiddleware)
     app.add_middleware(BodyLimitMiddleware, upload_limit=settings.max_upload_bytes)
     app.add_middleware(PublishableCORSMiddleware)
+    app.add_middleware(BodyTimeoutMiddleware, timeout_seconds=settings.body_read_timeout_seconds)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    # Outside even metrics: the path rebuilt from raw_path with %2F and %25 kept escaped, so
+    # ids in paths may hold "/" (docs/catalog.md); every middleware sees the path routed.
+    app.add_middleware(PathIdMiddleware)
     return app

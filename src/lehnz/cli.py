@@ -50,6 +50,7 @@ def serve(
 ) -> None:
     """Apply migrations and serve the API."""
     _one_blas_thread()
+    from lehnz.api.http_protocol import EnvelopeHttpToolsProtocol
     from lehnz.app import create_app
     from lehnz.runtime import build_runtime
 
@@ -68,9 +69,15 @@ def serve(
         console.print(f"lehnz serving [bold]{settings.service}[/] at [bold]{url}[/]")
     _share_the_gil_often()
     # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1;
-    # which proxies are trusted is LEHNZ_TRUSTED_PROXIES's decision alone.
+    # which proxies are trusted is LEHNZ_TRUSTED_PROXIES's decision alone. The protocol
+    # answers requests too malformed to reach the app in the envelope too.
     uvicorn.run(
-        create_app(runtime=runtime), host=host, port=port, log_level="info", proxy_headers=False
+        create_app(runtime=runtime),
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+        http=EnvelopeHttpToolsProtocol,
     )
 
 
@@ -233,6 +240,53 @@ def migrate(data_dir: DataDir = None) -> None:
     store = open_store(settings.resolved_database_url())
     store.close()
     console.print("Database schema is up to date.")
+
+
+org_app = typer.Typer(help="Organisations, made by the server's operator.")
+app.add_typer(org_app, name="org")
+
+
+@org_app.command("create")
+def org_create(
+    name: Annotated[str, typer.Option("--name", help="The organisation's name.")],
+    email: Annotated[
+        str, typer.Option("--email", help="Its first developer's e-mail, their login.")
+    ],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the developer's password from the first line of stdin instead of "
+            "generating one.",
+        ),
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Create an organisation and its first developer, with the checks sign-up makes; works
+    while LEHNZ_REGISTRATION=closed. Without --password-stdin a password is generated and
+    printed, this once only."""
+    import sys
+
+    from lehnz.errors import LehnzError
+    from lehnz.org_create import create_organization, generate_password, read_password
+
+    password = read_password(sys.stdin) if password_stdin else generate_password()
+    if password_stdin and not password:
+        typer.echo("Error: --password-stdin: stdin held no password.", err=True)
+        raise typer.Exit(1)
+    try:
+        account = create_organization(
+            _settings(data_dir), name=name, email=email, password=password
+        )
+    except LehnzError as exc:  # ValidationFailed or Conflict, worded as the API words them
+        typer.echo(f"Error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    # Plain lines, not Rich: scripts read them, and a name must not be taken for markup.
+    typer.echo(f"Organisation  {account.organization_id}")
+    typer.echo(f"Developer     {account.developer_id}")
+    typer.echo(f"E-mail        {account.email}")
+    if not password_stdin:
+        typer.echo(f"Password      {password}   (generated; shown only this once)")
 
 
 class ImportKind(StrEnum):

@@ -14,7 +14,11 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lehnz.private_files import create_private_file, make_private_dir
+
 Service = Literal["all", "ingestion", "recommendations"]
+Registration = Literal["open", "closed"]
+RateLimitFailure = Literal["open", "closed"]
 
 SECRET_KEY_FILE = "secret_key"
 
@@ -77,6 +81,52 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=1024**3, ge=1, description="Largest file accepted by /api/v1/upload/*."
     )
+    max_decompressed_bytes: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most bytes an upload or import may unpack to (gzip); default: four "
+        "times LEHNZ_MAX_UPLOAD_BYTES. Larger files are refused with 413.",
+    )
+    max_record_chars: int = Field(
+        default=4 * 1024**2,
+        ge=1,
+        description="Longest record (a line, a CSV record, a JSON array element) a file may "
+        "hold; longer is refused with 400 before it is held in memory.",
+    )
+    max_field_chars: int = Field(
+        default=1024**2,
+        ge=1,
+        description="Longest field (a CSV cell, a JSON string) a file may hold; longer is "
+        "refused with 400.",
+    )
+    max_upload_records: int = Field(
+        default=50_000_000,
+        ge=1,
+        description="Most records a file may hold, every line counting (blank ones too); "
+        "more is refused with 413.",
+    )
+    upload_timeout_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="How long reading and checking an uploaded file may take; longer is "
+        "refused with 413 and nothing is written.",
+    )
+    body_read_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long the server waits for each part of a request body before "
+        "answering 408.",
+    )
+    registration: Registration = Field(
+        default="open",
+        description="`closed`: POST /api/v1/auth/register is refused (403) and only an "
+        "operator creates organisations, with `lehnz org create`.",
+    )
+    rate_limit_failure: RateLimitFailure = Field(
+        default="open",
+        description="While Redis is unreachable, requests that would be counted go through "
+        "unlimited (`open`) or are refused with 503 (`closed`).",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -99,6 +149,11 @@ class Settings(BaseSettings):
     def trusted_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         parts = filter(None, (p.strip() for p in self.trusted_proxies.split(",")))
         return [ipaddress.ip_network(part, strict=False) for part in parts]
+
+    def resolved_max_decompressed_bytes(self) -> int:
+        """Four times the upload limit unless set: CSV and JSON gzip about that well, while a
+        bomb unpacks a thousandfold."""
+        return self.max_decompressed_bytes or 4 * self.max_upload_bytes
 
     @property
     def redis_enabled(self) -> bool:
@@ -124,8 +179,8 @@ class Settings(BaseSettings):
         path = self.data_dir / SECRET_KEY_FILE
         if path.exists():
             return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.data_dir)
         value = secrets.token_urlsafe(48)
-        path.touch(mode=0o600)
+        create_private_file(path)
         path.write_text(value)
         return value

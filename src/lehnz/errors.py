@@ -10,13 +10,16 @@ The tree::
     │   ├── InvalidApiKey           401 invalid_api_key
     │   └── InvalidToken            401 invalid_token
     ├── Forbidden                   403 forbidden
-    │   └── WrongKeyType            403 wrong_key_type
+    │   ├── WrongKeyType            403 wrong_key_type
+    │   └── RegistrationClosed      403 registration_closed
     ├── NotFound                    404 not_found
     ├── MethodNotAllowed            405 method_not_allowed
+    ├── RequestTimeout              408 request_timeout
     ├── Conflict                    409 conflict
     ├── PayloadTooLarge             413 payload_too_large
     ├── UnsupportedMediaType        415 unsupported_media_type
-    └── RateLimited                 429 rate_limited
+    ├── RateLimited                 429 rate_limited
+    └── ServiceUnavailable          503 service_unavailable
 
 Services, the store and the engines raise these; they never mention HTTP themselves beyond
 the status each class carries. One handler in ``lehnz.api.envelope`` renders them as
@@ -101,6 +104,17 @@ class WrongKeyType(Forbidden):
     default_message = "Wrong key type for this endpoint"
 
 
+class RegistrationClosed(Forbidden):
+    """Sign-up is switched off (``LEHNZ_REGISTRATION=closed``): a code of its own, so a
+    client can tell it from a wrong credential and send the person to the operator."""
+
+    code = "registration_closed"
+    default_message = (
+        "Registration is closed on this server; an operator creates organisations with "
+        "`lehnz org create`"
+    )
+
+
 class NotFound(LehnzError):
     status_code = 404
     code = "not_found"
@@ -111,6 +125,14 @@ class MethodNotAllowed(LehnzError):
     status_code = 405
     code = "method_not_allowed"
     default_message = "Method not allowed"
+
+
+class RequestTimeout(LehnzError):
+    """The request body stopped arriving (``LEHNZ_BODY_READ_TIMEOUT_SECONDS``)."""
+
+    status_code = 408
+    code = "request_timeout"
+    default_message = "The request body was not received in time"
 
 
 class Conflict(LehnzError):
@@ -135,3 +157,12 @@ class RateLimited(LehnzError):
     status_code = 429
     code = "rate_limited"
     default_message = "Rate limit exceeded"
+
+
+class ServiceUnavailable(LehnzError):
+    """Something the answer depends on cannot be reached for now; ``Retry-After`` says when
+    to try again."""
+
+    status_code = 503
+    code = "service_unavailable"
+    default_message = "Service temporarily unavailable"

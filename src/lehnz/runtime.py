@@ -16,7 +16,7 @@ from lehnz.catalog.service import CatalogService
 from lehnz.config import Settings
 from lehnz.events.history import EventHistory
 from lehnz.events.log import EventLog
-from lehnz.imports.importer import Importer
+from lehnz.imports.importer import Importer, read_limits
 from lehnz.notices import Notices, RedisNotices
 from lehnz.pipeline.reader import UserStateReader
 from lehnz.pipeline.worker import Pipeline
@@ -91,7 +91,10 @@ def _shared_state(settings: Settings) -> tuple[Limiter, Notices, redis.Redis | N
         client_name=settings.redis_prefix,  # names lehnz's connections in CLIENT LIST
     )
     prefix = settings.redis_prefix
-    return RedisLimiter(client, prefix=prefix), RedisNotices(client, prefix=prefix), client
+    limiter = RedisLimiter(
+        client, prefix=prefix, fail_closed=settings.rate_limit_failure == "closed"
+    )
+    return limiter, RedisNotices(client, prefix=prefix), client
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
@@ -106,6 +109,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         window_seconds=settings.rate_limit_window_seconds,
         auth_requests=settings.auth_rate_limit_requests,
         auth_window_seconds=settings.auth_rate_limit_window_seconds,
+        fail_closed=settings.rate_limit_failure == "closed",
     )
     events_appended = Signal()
     catalog_changed = Signal()
@@ -127,7 +131,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         catalog=CatalogService(store, catalog_changed),
         events=events,
         history=EventHistory(store),
-        importer=Importer(store, events_appended, catalog_changed),
+        importer=Importer(store, events_appended, catalog_changed, read_limits(settings)),
         # In this process the pipeline gives way to ingest requests in flight (see Pipeline).
         pipeline=Pipeline(store, ingest_busy=events.busy),
         user_states=user_states,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
+from lehnz.catalog.models import NOT_BLANK
 from lehnz.errors import ValidationFailed
 from lehnz.notices import Notices
 from lehnz.pipeline.weights import STANDARD_FAMILIES
@@ -13,6 +15,7 @@ from lehnz.store import accounts as account_queries
 
 FAMILIES = ("engagement", "conversion")
 MAX_CUSTOM_EVENTS = 1000
+_NOT_BLANK = re.compile(NOT_BLANK)
 
 
 class SettingsService:
@@ -34,7 +37,7 @@ class SettingsService:
         for name, family in families.items():
             if name in STANDARD_FAMILIES:
                 problems.append(f"{name}: a standard event name; its family is fixed")
-            elif not name.strip() or len(name) > 256:
+            elif not _NOT_BLANK.search(name) or len(name) > 256:
                 problems.append(f"{name!r}: an event name has 1 to 256 characters")
             elif family not in FAMILIES:
                 problems.append(f"{name}: must be 'engagement' or 'conversion', got {family!r}")

@@ -452,3 +452,34 @@ def test_a_refused_cors_preflight_is_in_the_envelope(
     )
     body = assert_error(response, 400, "CORS preflight refused", fragment)
     assert body["code"] == "bad_request"
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "shown_start", "shown_end"),
+    [
+        ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "1970-01-01", "9999-12-31"),
+        ("-1e20", "1e20", "1970-01-01", "9999-12-31"),
+        ("1772366400", "3193862640435847.0", "2026-03-01", "9999-12-31"),
+        ("1772366400", "1772452800.5", "2026-03-01", "2026-03-02"),
+    ],
+)
+def test_a_report_window_past_the_representable_years_is_clamped(
+    api, org, start, end, shown_start, shown_end
+):
+    """Any bound is a fair question about a window; epoch numbers are seconds, never
+    milliseconds, and a bound past 1970-9999 means "everything that way"."""
+    params = {"start": start, **({"end": end} if end else {})}
+    response = api.get("/api/v1/stats/attribution", headers=org.account.headers, params=params)
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert data["start"].startswith(shown_start)
+    if shown_end:
+        assert data["end"].startswith(shown_end)
+
+
+def test_a_report_bound_that_is_not_an_instant_is_400(api, org):
+    for bad in ("nan", "Infinity", "yesterday"):
+        response = api.get(
+            "/api/v1/stats/attribution", headers=org.account.headers, params={"start": bad}
+        )
+        assert_error(response, 400, "start")

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from lehnz.api.deps import RuntimeDep
 from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
 from lehnz.api.schemas import LoginRequest, LoginResult, RegisterRequest, RegisterResult
+from lehnz.errors import RegistrationClosed
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=ERROR_RESPONSES)
+
+
+async def require_open_registration(runtime: RuntimeDep) -> None:
+    """Refuse sign-up on a closed server, before the body is read, so any request gets the
+    403 that says what to do. Checked here, not in the service: ``lehnz org create`` goes
+    through the same service and is how organisations are made while sign-up is closed."""
+    if runtime.settings.registration == "closed":
+        raise RegistrationClosed()
 
 
 @router.post(
     "/register",
     status_code=201,
+    dependencies=[Depends(require_open_registration)],
     summary="Register a developer and their organisation",
     description="**Credential: none.** Creates the organisation and its first developer and "
-    "returns a developer token. Duplicate email: 409. Password under 8 characters: 400.",
+    "returns a developer token. Duplicate email: 409. Password under 8 characters: 400. "
+    "On a server with `LEHNZ_REGISTRATION=closed`: 403 `registration_closed` (an operator "
+    "creates organisations with `lehnz org create`).",
 )
 def register(body: RegisterRequest, runtime: RuntimeDep) -> Envelope[RegisterResult]:
     registration = runtime.accounts.register(

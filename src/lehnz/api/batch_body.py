@@ -25,8 +25,7 @@ RawJson = Annotated[Any, Body(description="One object or an array of objects.")]
 
 def one_or_many(model: type[BaseModel], *, max_items: int) -> dict[str, Any]:
     """``openapi_extra`` for a route whose body is ``model`` or ``[model, ...]``."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    schema.pop("$defs", None)
+    schema = _inline_definitions(model.model_json_schema(ref_template="#/$defs/{model}"))
     return {
         "requestBody": {
             "required": True,
@@ -47,6 +46,30 @@ def one_or_many(model: type[BaseModel], *, max_items: int) -> dict[str, Any]:
             },
         }
     }
+
+
+def _inline_definitions(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with each ``$ref`` to its own ``$defs`` replaced by the definition: the
+    body's schema lives inside the operation, where those definitions would not resolve
+    (pydantic puts e.g. ``JsonValue`` there)."""
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any, seen: tuple[str, ...]) -> Any:
+        if isinstance(node, list):
+            return [resolve(value, seen) for value in node]
+        if not isinstance(node, dict):
+            return node
+        reference = node.get("$ref")
+        if isinstance(reference, str) and reference.startswith("#/$defs/"):
+            name = reference.removeprefix("#/$defs/")
+            if name in seen:
+                raise ValueError(f"recursive schema {name} cannot be inlined")
+            rest = {key: value for key, value in node.items() if key != "$ref"}
+            return resolve({**definitions[name], **rest}, (*seen, name))
+        return {key: resolve(value, seen) for key, value in node.items()}
+
+    resolved: dict[str, Any] = resolve(schema, ())
+    return resolved
 
 
 async def read_batch(request: Request, model: type[M], *, root: str, max_size: int) -> list[M]:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from lehnz.api import path_ids  # noqa: F401  (registers the {…:id} path convertor)
 from lehnz.api.batch_body import RawJson, one_or_many
 from lehnz.api.deps import RuntimeDep, SecretKey
 from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
@@ -96,14 +97,14 @@ def upsert_users(payload: RawJson, key: SecretKey, runtime: RuntimeDep) -> Envel
     return ok(_upserted(result), f"{result.upserted} users upserted")
 
 
-@router.get("/items/{item_id}", summary="Get an item", description=_CREDENTIAL)
+@router.get("/items/{item_id:id}", summary="Get an item", description=_CREDENTIAL)
 def get_item(item_id: str, key: SecretKey, runtime: RuntimeDep) -> Envelope[ItemOut]:
     record = runtime.catalog.get_item(organization_id=key.organization_id, item_id=item_id)
     return ok(ItemOut(**asdict(record)))
 
 
 @router.get(
-    "/users/{user_id}",
+    "/users/{user_id:id}",
     summary="Get a user",
     description=_CREDENTIAL
     + "The profile you sent, and `activity`: what lehnz derived from the user's events (recent "
@@ -162,7 +163,7 @@ class EventPageOut(BaseModel):
 
 
 @router.get(
-    "/users/{user_id}/events",
+    "/users/{user_id:id}/events",
     summary="A user's stored events",
     description=_CREDENTIAL
     + "The events stored for the user and every id merged into it (identity stitching), "
@@ -199,7 +200,7 @@ def user_events(
 
 
 @router.delete(
-    "/items/{item_id}",
+    "/items/{item_id:id}",
     summary="Delete an item",
     description=_CREDENTIAL + "Sets the status to `deleted`: the item is never recommended again.",
 )
@@ -209,7 +210,7 @@ def delete_item(item_id: str, key: SecretKey, runtime: RuntimeDep) -> Envelope[d
 
 
 @router.delete(
-    "/users/{user_id}",
+    "/users/{user_id:id}",
     summary="Erase a user",
     description=_CREDENTIAL
     + "Right to erasure: deletes the profile, every event (including those of anonymous ids "

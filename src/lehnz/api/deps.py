@@ -64,7 +64,7 @@ _developer_scheme = HTTPBearer(
 def _apply(request: Request, decision: Decision | None, message: str) -> None:
     """Leave the decision for the headers middleware; refuse if the window is spent."""
     if decision is None:
-        return  # the limiter's store is unreachable: unlimited rather than down
+        return  # the limiter's store is unreachable and LEHNZ_RATE_LIMIT_FAILURE=open
     request.state.rate_limit = decision  # written into the answer by the headers middleware
     if not decision.allowed:
         raise RateLimited(f"{message}; retry in {decision.reset_seconds} s")

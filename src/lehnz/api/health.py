@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from lehnz.api.deps import RuntimeDep
-from lehnz.api.envelope import Envelope, ok
+from lehnz.api.envelope import Envelope, ErrorEnvelope, ok
 
 router = APIRouter(tags=["health"])
 
@@ -34,7 +34,11 @@ def _redis_state(runtime: RuntimeDep) -> str:
     description="Ready when the database answers. Redis is reported but does not decide: "
     "without it, limits are not enforced and notices wait for caches to expire, but "
     "requests are served.",
-    responses={503: {"description": "Not ready"}},
+    response_class=JSONResponse,
+    responses={
+        200: {"model": Envelope[dict[str, str]], "description": "Ready"},
+        503: {"model": ErrorEnvelope, "description": "Not ready: the database does not answer"},
+    },
 )
 def readyz(runtime: RuntimeDep) -> JSONResponse:
     database = runtime.store.ping()
@@ -52,7 +56,17 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The Prometheus text format",
+            "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
+        }
+    },
+)
 def metrics(request: Request) -> Response:
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

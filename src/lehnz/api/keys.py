@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Body
 
+from lehnz.api import path_ids  # noqa: F401  (registers the {…:id} path convertor)
 from lehnz.api.deps import Developer, RuntimeDep
 from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
 from lehnz.api.schemas import CreateKeyRequest, IssuedKeyOut, KeyList, KeyOut, RotateKeyRequest
@@ -64,7 +65,7 @@ def list_keys(developer: Developer, runtime: RuntimeDep) -> Envelope[KeyList]:
 
 
 @router.post(
-    "/{key_id}/rotate",
+    "/{key_id:id}/rotate",
     status_code=201,
     summary="Rotate an API key",
     description=_CREDENTIAL
@@ -85,7 +86,7 @@ def rotate_key(
 
 
 @router.delete(
-    "/{key_id}",
+    "/{key_id:id}",
     summary="Revoke an API key",
     description=_CREDENTIAL + "The key answers 401 from then on.",
 )

@@ -55,7 +55,8 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_and_record)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            # path_format: the template without convertors ("{item_id}", not "{item_id:id}").
+            template = getattr(route, "path_format", None) or "unmatched"
             method = scope["method"]
             self.metrics.requests.labels(template, method, str(status)).inc()
             self.metrics.latency.labels(template, method).observe(time.perf_counter() - started)

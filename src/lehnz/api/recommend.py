@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
+from lehnz.api import path_ids  # noqa: F401  (registers the {…:id} path convertor)
 from lehnz.api.deps import PublishableKey, RuntimeDep
 from lehnz.api.envelope import ERROR_RESPONSES
 from lehnz.catalog.models import ExternalId
@@ -16,9 +17,41 @@ from lehnz.serving.recommender import ListOptions, RankedPage
 router = APIRouter(tags=["recommendations"], responses=ERROR_RESPONSES)
 
 Mode = Literal["auto", "semantic", "collaborative", "popular"]
-Limit = Annotated[StrictInt, Field(ge=1, le=100)]
-Page = Annotated[StrictInt, Field(ge=1)]
+
+
+def _integral(value: Any) -> Any:
+    """``5.0`` as ``5``: JSON does not tell them apart (nor does JSON Schema's ``integer``).
+    Strings, booleans and fractions are still refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Limit = Annotated[StrictInt, Field(ge=1, le=100), BeforeValidator(_integral)]
+Page = Annotated[StrictInt, Field(ge=1), BeforeValidator(_integral)]
 _CREDENTIAL = "**Credential: publishable key** (`X-API-KEY: lehnz_pk_…`). "
+
+
+# What parse_filters accepts: per key a bare value (equals) or an object of operators.
+_FILTERS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": {
+        "anyOf": [
+            {"not": {"type": "object"}},
+            {
+                "type": "object",
+                "minProperties": 1,
+                "additionalProperties": False,
+                "properties": {
+                    **{op: {} for op in ("eq", "ne", "gt", "gte", "lt", "lte")},
+                    "in": {"type": "array"},
+                    "nin": {"type": "array"},
+                    "exists": {"type": "boolean"},
+                },
+            },
+        ]
+    },
+}
 
 
 class ListRequest(BaseModel):
@@ -26,7 +59,9 @@ class ListRequest(BaseModel):
 
     page: Page = 1
     filters: dict[str, Any] | None = Field(
-        default=None, description='Attribute conditions, e.g. `{"price": {"lt": 50}}`.'
+        default=None,
+        description='Attribute conditions, e.g. `{"price": {"lt": 50}}`.',
+        json_schema_extra={"anyOf": [_FILTERS_SCHEMA, {"type": "null"}]},
     )
     exclude_item_ids: list[str] = Field(default_factory=list)
     include_attributes: StrictBool = False
@@ -86,6 +121,59 @@ class RecommendationAnswer(BaseModel):
     meta: Meta
 
 
+# The answers as documented: each endpoint's own fields beside the common ones. The routes
+# build a ``RecommendationAnswer`` and answer its dump (``attributes`` only when asked for).
+_SOURCE = (
+    "Where the list came from: `personalized`, `cold_start`, `popular`, `co_occurrence`, "
+    "`price_optimized`, or `catalog` (before the first model)."
+)
+
+
+class DocumentedRecommendation(BaseModel):
+    item_id: str
+    score: float
+    reason: str
+    attributes: dict[str, Any] | None = Field(
+        default=None, description='Only with `"include_attributes": true`.'
+    )
+
+
+class DocumentedAnswer(BaseModel):
+    success: bool
+    recommendation_id: str = Field(description="`rec_` + random; send it with events.")
+    all_item_ids: list[str] = Field(description="The page's items, best first.")
+    recommendations: list[DocumentedRecommendation] = Field(
+        description="The same items, in the same order, with score and reason."
+    )
+    meta: Meta
+
+
+class UserRecommendations(DocumentedAnswer):
+    source: str = Field(description=_SOURCE)
+    user_id: str
+    placement: str | None
+
+
+class PriceOptimizedRecommendations(DocumentedAnswer):
+    source: str = Field(description=_SOURCE)
+    user_id: str
+
+
+class SimilarItems(DocumentedAnswer):
+    source: str | None = Field(default=None, description=_SOURCE)
+    item_id: str
+    mode: Mode
+
+
+class BasketRecommendations(DocumentedAnswer):
+    source: str = Field(description=_SOURCE)
+    basket_items: list[str]
+
+
+def _documented(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    return {200: {"model": model, "description": "The ranked list"}}
+
+
 def _options(body: ListRequest, limit: int) -> ListOptions:
     return ListOptions(
         limit=limit,
@@ -133,6 +221,8 @@ def _dump(answer: RecommendationAnswer, include_attributes: bool) -> dict[str, A
 
 @router.post(
     "/recommend",
+    response_model=None,
+    responses=_documented(UserRecommendations),
     summary="Personalised list for a user",
     description=_CREDENTIAL
     + "Collaborative filtering on the user's weighted events (folded in at request time, so "
@@ -157,6 +247,8 @@ def recommend(body: RecommendRequest, key: PublishableKey, runtime: RuntimeDep) 
 
 @router.post(
     "/recommend/price_optimized",
+    response_model=None,
+    responses=_documented(PriceOptimizedRecommendations),
     summary="Personalised list re-ranked to the user's price range",
     description=_CREDENTIAL
     + "The personalised list, re-ranked toward the prices this user usually engages with.",
@@ -180,7 +272,9 @@ def price_optimized(
 
 
 @router.get(
-    "/item/{item_id}",
+    "/item/{item_id:id}",
+    response_model=None,
+    responses=_documented(SimilarItems),
     summary="Items similar to an item",
     description=_CREDENTIAL
     + '"Customers also viewed". `mode`: `semantic` (default; by the item\'s text), '
@@ -209,6 +303,8 @@ def similar_item(
 
 @router.post(
     "/recommend/session",
+    response_model=None,
+    responses=_documented(SimilarItems),
     summary="Items nearest to a clicked item",
     description=_CREDENTIAL
     + '"Because you viewed X": nearest neighbours of `clicked_item_id`; `auto` blends '
@@ -229,6 +325,8 @@ def session(body: SessionRequest, key: PublishableKey, runtime: RuntimeDep) -> d
 
 @router.post(
     "/recommend/basket",
+    response_model=None,
+    responses=_documented(BasketRecommendations),
     summary="Items bought together with a cart",
     description=_CREDENTIAL
     + "Co-occurrence within carts, checkouts, purchases and sessions, normalised so "

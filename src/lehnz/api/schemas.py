@@ -7,12 +7,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lehnz.auth.passwords import MIN_PASSWORD_LENGTH
+
 
 class RegisterRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
-    password: str = Field(max_length=1024)
+    # The length is checked by the accounts service (its message names the rule); the
+    # document states it too.
+    password: str = Field(max_length=1024, json_schema_extra={"minLength": MIN_PASSWORD_LENGTH})
     organization_name: str = Field(min_length=1, max_length=200)
 
 

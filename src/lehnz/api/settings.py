@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field
 
 from lehnz.api.deps import Developer, RuntimeDep
 from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
+from lehnz.catalog.models import NOT_BLANK
+from lehnz.pipeline.weights import STANDARD_FAMILIES
+from lehnz.settings_service import MAX_CUSTOM_EVENTS
 
 router = APIRouter(prefix="/api/v1/settings", tags=["settings"], responses=ERROR_RESPONSES)
 
 _CREDENTIAL = "**Credential: developer token** (`Authorization: Bearer <JWT>`). "
 
 FamilyMap = dict[str, Literal["engagement", "conversion"]]
+
+# What the settings service accepts, for the document (its own messages name each problem).
+_FAMILIES_SCHEMA: dict[str, Any] = {
+    "example": {"wishlist": "conversion"},
+    "maxProperties": MAX_CUSTOM_EVENTS,
+    "propertyNames": {
+        "minLength": 1,
+        "maxLength": 256,
+        "pattern": NOT_BLANK,
+        "not": {"enum": sorted(STANDARD_FAMILIES)},
+    },
+    "additionalProperties": {"type": "string", "enum": ["engagement", "conversion"]},
+}
 
 
 @router.get(
@@ -35,9 +51,7 @@ def get_event_families(developer: Developer, runtime: RuntimeDep) -> Envelope[di
     "standard names keep their fixed families. Applies to events processed from then on.",
 )
 def put_event_families(
-    families: Annotated[
-        dict[str, object], Body(json_schema_extra={"example": {"wishlist": "conversion"}})
-    ],
+    families: Annotated[dict[str, object], Body(json_schema_extra=_FAMILIES_SCHEMA)],
     developer: Developer,
     runtime: RuntimeDep,
 ) -> Envelope[dict[str, str]]:

@@ -10,6 +10,9 @@ from pydantic import BaseModel
 
 from lehnz.api.deps import Developer, RuntimeDep
 from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
+from lehnz.timestamps import EARLIEST, WindowBound
+
+_BOUND = "ISO 8601 date or date-time (no zone is UTC), or epoch seconds; clamped to 1970-9999"
 
 router = APIRouter(prefix="/api/v1/stats", tags=["stats"], responses=ERROR_RESPONSES)
 
@@ -31,10 +34,6 @@ class AttributionReport(BaseModel):
     end: datetime
     rows: list[AttributionOut]
     total: AttributionOut
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _out(
@@ -70,11 +69,11 @@ def _out(
 def attribution(
     developer: Developer,
     runtime: RuntimeDep,
-    start: Annotated[datetime | None, Query(description="ISO 8601 date or time")] = None,
-    end: Annotated[datetime | None, Query(description="ISO 8601 date or time")] = None,
+    start: Annotated[WindowBound | None, Query(description=_BOUND)] = None,
+    end: Annotated[WindowBound | None, Query(description=_BOUND)] = None,
 ) -> Envelope[AttributionReport]:
-    end_at = _utc(end) if end else datetime.now(UTC)
-    start_at = _utc(start) if start else end_at - timedelta(days=30)
+    end_at = end or datetime.now(UTC)
+    start_at = start or max(end_at - timedelta(days=30), EARLIEST)
     rows = runtime.stats.attribution(
         organization_id=developer.organization_id, start=start_at, end=end_at
     )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
+from pydantic import BaseModel, Field
 
 from lehnz.api.deps import RuntimeDep, SecretKey
 from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
-from lehnz.errors import BadRequest
-from lehnz.imports.importer import UnreadableFile
+from lehnz.errors import BadRequest, PayloadTooLarge
+from lehnz.imports.importer import FileTooLarge, UnreadableFile
+from lehnz.imports.readers import Format
 from lehnz.imports.rows import Kind
 
 router = APIRouter(prefix="/api/v1/upload", tags=["uploads"], responses=ERROR_RESPONSES)
@@ -19,8 +21,41 @@ _DESCRIPTION = (
     "a header row (unknown columns become {extra}), a JSON array, or NDJSON, detected from the "
     "file name or its content; gzip accepted. Valid rows are imported and each rejected row "
     "is reported with its line (the first 100, and the count of all); `?strict=true` refuses "
-    "the whole file on any error."
+    "the whole file on any error. A file over a limit (unpacked size, records, reading time: "
+    "413; record or field length: 400) is refused whole and writes nothing."
 )
+
+
+class Rejection(BaseModel):
+    line: int = Field(description="Where in the file the rejected row is.")
+    reason: str
+
+
+class ImportReport(BaseModel):
+    """What an upload of items or users did."""
+
+    kind: Literal["items", "users"]
+    format: Format = Field(description="As detected from the file name or its content.")
+    rows: int
+    imported: int
+    updated: int = Field(description="Of those imported, how many already existed.")
+    rejected: int
+    errors: list[Rejection] = Field(description="The first 100 rejected rows.")
+    errors_truncated: bool = Field(description="More rows were rejected than listed.")
+
+
+class EventImportReport(BaseModel):
+    """What an upload of events did."""
+
+    kind: Literal["events"]
+    format: Format = Field(description="As detected from the file name or its content.")
+    rows: int
+    imported: int
+    rejected: int
+    errors: list[Rejection] = Field(description="The first 100 rejected rows.")
+    errors_truncated: bool = Field(description="More rows were rejected than listed.")
+    duplicates: int = Field(description="Events whose `event_id` was already stored.")
+
 
 UploadedFile = Annotated[UploadFile, File(description="CSV, JSON array or NDJSON; may be gzip.")]
 Strict = Annotated[bool, Query(description="Refuse the whole file if any row is invalid.")]
@@ -28,7 +63,7 @@ Strict = Annotated[bool, Query(description="Refuse the whole file if any row is 
 
 def _import(
     kind: Kind, file: UploadFile, strict: bool, key: Any, runtime: RuntimeDep
-) -> Envelope[dict[str, Any]]:
+) -> tuple[dict[str, Any], str]:
     try:
         report = runtime.importer.run(
             kind=kind,
@@ -36,25 +71,30 @@ def _import(
             raw=file.file,
             filename=file.filename,
             strict=strict,
+            timeout_seconds=runtime.settings.upload_timeout_seconds,
         )
+    except FileTooLarge as exc:
+        raise PayloadTooLarge(f"Cannot import the file: {exc}") from exc
     except UnreadableFile as exc:
         raise BadRequest(f"Cannot import the file: {exc}") from exc
     message = f"{report.imported} {kind} imported, {report.rejected} rejected"
-    return ok(report.as_dict(), message)
+    return report.as_dict(), message
 
 
 @router.post("/items", summary="Upload items", description=_DESCRIPTION.format(extra="attributes"))
 def upload_items(
     file: UploadedFile, key: SecretKey, runtime: RuntimeDep, strict: Strict = False
-) -> Envelope[dict[str, Any]]:
-    return _import("items", file, strict, key, runtime)
+) -> Envelope[ImportReport]:
+    report, message = _import("items", file, strict, key, runtime)
+    return ok(ImportReport.model_validate(report), message)
 
 
 @router.post("/users", summary="Upload users", description=_DESCRIPTION.format(extra="attributes"))
 def upload_users(
     file: UploadedFile, key: SecretKey, runtime: RuntimeDep, strict: Strict = False
-) -> Envelope[dict[str, Any]]:
-    return _import("users", file, strict, key, runtime)
+) -> Envelope[ImportReport]:
+    report, message = _import("users", file, strict, key, runtime)
+    return ok(ImportReport.model_validate(report), message)
 
 
 @router.post(
@@ -62,5 +102,6 @@ def upload_users(
 )
 def upload_events(
     file: UploadedFile, key: SecretKey, runtime: RuntimeDep, strict: Strict = False
-) -> Envelope[dict[str, Any]]:
-    return _import("events", file, strict, key, runtime)
+) -> Envelope[EventImportReport]:
+    report, message = _import("events", file, strict, key, runtime)
+    return ok(EventImportReport.model_validate(report), message)

@@ -25,6 +25,13 @@ def new_id(prefix: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class NewAccount:
+    developer_id: str
+    organization_id: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
 class Registration:
     developer_id: str
     organization_id: str
@@ -46,36 +53,12 @@ class AccountService:
 
     def register(self, *, email: str, password: str, organization_name: str) -> Registration:
         """Create an organisation and its first developer; ``Conflict`` if the e-mail is taken."""
-        email = normalise_email(email)
-        check_password(password)
-        now = utcnow()
-        organization_id = new_id("org")
-        developer_id = new_id("dev")
-        password_hash = hash_password(password)
-        try:
-            with self._store.write() as connection:
-                if account_queries.find_developer_by_email(connection, email):
-                    raise Conflict("A developer with this email is already registered")
-                account_queries.insert_organization(
-                    connection,
-                    organization_id=organization_id,
-                    name=organization_name,
-                    created_at=now,
-                )
-                account_queries.insert_developer(
-                    connection,
-                    developer_id=developer_id,
-                    organization_id=organization_id,
-                    email=email,
-                    password_hash=password_hash,
-                    created_at=now,
-                )
-        except Conflict:
-            # Also raised by the store when a concurrent registration won the race.
-            raise Conflict("A developer with this email is already registered") from None
-        identity = DeveloperIdentity(developer_id=developer_id, organization_id=organization_id)
+        account = create_account(
+            self._store, email=email, password=password, organization_name=organization_name
+        )
+        identity = DeveloperIdentity(account.developer_id, account.organization_id)
         token, expires_at = issue_token(identity, secret=self._secret, ttl_seconds=self._ttl)
-        return Registration(developer_id, organization_id, token, expires_at)
+        return Registration(account.developer_id, account.organization_id, token, expires_at)
 
     def login(self, *, email: str, password: str) -> tuple[str, datetime]:
         """A fresh token; the same ``Unauthorized`` for an unknown e-mail and a wrong password."""
@@ -163,6 +146,41 @@ class KeyService:
         )
         key_queries.insert_api_key(connection, record)
         return IssuedKey(record=record, key=new.key)
+
+
+def create_account(
+    store: Store, *, email: str, password: str, organization_name: str
+) -> NewAccount:
+    """An organisation and its first developer, for sign-up and for ``lehnz org create``
+    alike (which needs no token, so no JWT secret): one set of rules for both.
+
+    ``Conflict`` if the e-mail is taken, ``ValidationFailed`` for a short password.
+    """
+    email = normalise_email(email)
+    check_password(password)
+    now = utcnow()
+    organization_id = new_id("org")
+    developer_id = new_id("dev")
+    password_hash = hash_password(password)
+    try:
+        with store.write() as connection:
+            if account_queries.find_developer_by_email(connection, email):
+                raise Conflict("A developer with this email is already registered")
+            account_queries.insert_organization(
+                connection, organization_id=organization_id, name=organization_name, created_at=now
+            )
+            account_queries.insert_developer(
+                connection,
+                developer_id=developer_id,
+                organization_id=organization_id,
+                email=email,
+                password_hash=password_hash,
+                created_at=now,
+            )
+    except Conflict:
+        # Also raised by the store when a concurrent registration won the race.
+        raise Conflict("A developer with this email is already registered") from None
+    return NewAccount(developer_id=developer_id, organization_id=organization_id, email=email)
 
 
 def normalise_email(email: str) -> str:

@@ -15,7 +15,12 @@ from pydantic import (
     field_validator,
 )
 
-ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"\S")]
+#: "Has a character that is not blank", the same in Python, pydantic's Rust regex and the
+#: ECMAScript regex of OpenAPI clients, whose ideas of whitespace differ (\x1c-\x1f, \x85,
+#: \ufeff): a name one side calls blank must be refused by all.
+NOT_BLANK = r"[^\s\x1c-\x1f\x85\ufeff]"
+
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=NOT_BLANK)]
 
 
 def _finite_numbers(value: Any, path: str = "") -> Any:

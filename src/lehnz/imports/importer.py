@@ -2,26 +2,35 @@
 
 Valid records are written in chunks of ``CHUNK_SIZE``, each chunk one transaction, so memory
 stays flat. Every rejected record is counted and the first ``MAX_REPORTED`` are reported with
-their line. In strict mode the file is read twice: first to validate every record, then, only
-if none was rejected, to write.
+their line.
+
+The file is read twice. The first read writes nothing: it checks the file against every
+``ReadLimits`` bound (size, record and field length, records, time) and, in strict mode,
+validates every record. Only then does the second read write. Reading is deterministic, so
+the second read cannot cross a bound the first did not: a file refused for any limit, or in
+strict mode for any bad row, leaves the stored data as it was, on both databases, without one
+long transaction holding SQLite's only writer for the whole file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
 from pydantic import BaseModel, ValidationError
 
 from lehnz.catalog.models import ItemIn, UserIn
 from lehnz.catalog.service import write_items, write_users
+from lehnz.config import Settings
 from lehnz.errors import ValidationFailed
 from lehnz.events.log import append_events
 from lehnz.events.models import EventIn
 from lehnz.imports.readers import (
     BadRecord,
+    FileTooLarge,
     Format,
+    ReadLimits,
     Record,
     UnreadableFile,
     detect_format,
@@ -81,14 +90,27 @@ class ImportReport:
 Progress = Callable[[int], None]
 
 
+def read_limits(settings: Settings) -> ReadLimits:
+    """The ``LEHNZ_MAX_*`` bounds on reading a file (the time limit is per call: uploads
+    have one, ``lehnz import`` on the server's own machine has none)."""
+    return ReadLimits(
+        decompressed_bytes=settings.resolved_max_decompressed_bytes(),
+        record_chars=settings.max_record_chars,
+        field_chars=settings.max_field_chars,
+        records=settings.max_upload_records,
+    )
+
+
 class Importer:
     def __init__(
         self,
         store: Store,
         events_appended: Signal | None = None,
         catalog_changed: Signal | None = None,
+        limits: ReadLimits | None = None,
     ) -> None:
         self._store = store
+        self._limits = limits or ReadLimits()
         self._events_appended = events_appended or Signal()
         self._catalog_changed = catalog_changed or Signal()
 
@@ -101,22 +123,30 @@ class Importer:
         filename: str | None,
         strict: bool = False,
         progress: Progress | None = None,
+        timeout_seconds: float | None = None,
     ) -> ImportReport:
-        """Import ``raw`` (seekable; gzip or not). ``UnreadableFile`` if it cannot be read at
-        all; in strict mode ``ValidationFailed`` (with the report) if any record is bad."""
+        """Import ``raw`` (seekable; gzip or not). ``UnreadableFile`` (``FileTooLarge`` for a
+        size or time limit) if it cannot be read within the limits, having written nothing;
+        in strict mode ``ValidationFailed`` (with the report) if any record is bad.
+        ``timeout_seconds`` bounds the checking read, where a hostile file spends its time;
+        the writing read then handles only what was checked."""
         binary = open_binary(raw)
         file_format = detect_format(filename, binary)
+        checking = replace(self._limits, seconds=timeout_seconds)
         if strict:
             check = ImportReport(kind, file_format)
-            for _ in self._valid(kind, binary, file_format, check):
+            for _ in self._valid(kind, binary, file_format, check, checking):
                 pass
             if check.rejected:
                 raise _strict_failure(check)
-            raw.seek(0)
-            binary = open_binary(raw)
+        else:
+            for _ in read_records(binary, file_format, checking):
+                pass
+        raw.seek(0)
+        binary = open_binary(raw)
         report = ImportReport(kind, file_format)
         chunk: list[Any] = []
-        for obj in self._valid(kind, binary, file_format, report):
+        for obj in self._valid(kind, binary, file_format, report, self._limits):
             chunk.append(obj)
             if len(chunk) >= CHUNK_SIZE:
                 self._write(kind, organization_id, chunk, report)
@@ -130,10 +160,15 @@ class Importer:
         return report
 
     def _valid(
-        self, kind: Kind, binary: IO[bytes], file_format: Format, report: ImportReport
+        self,
+        kind: Kind,
+        binary: IO[bytes],
+        file_format: Format,
+        report: ImportReport,
+        limits: ReadLimits,
     ) -> Iterator[Any]:
         model = _MODELS[kind]
-        for record in read_records(binary, file_format):
+        for record in read_records(binary, file_format, limits):
             report.rows += 1
             if isinstance(record, BadRecord):
                 report.reject(record.line, record.reason)
@@ -169,6 +204,11 @@ def _validated(
     except ValidationError as exc:
         report.reject(record.line, "; ".join(describe(exc, prefix="")))
         return
+    except (ArithmeticError, ValueError, RecursionError) as exc:
+        # A validator that raised past pydantic (an out-of-range number overflowing a
+        # conversion) is still one bad row: it must never fail the whole file with a 500.
+        report.reject(record.line, f"invalid value: {exc}")
+        return
     nul = nul_paths(obj, "")  # PostgreSQL cannot store U+0000: refuse it on both databases
     if nul:
         report.reject(record.line, "; ".join(f"{path}: {NUL_REASON}" for path in nul))
@@ -186,4 +226,11 @@ def _strict_failure(report: ImportReport) -> ValidationFailed:
     return error
 
 
-__all__ = ["ImportReport", "Importer", "UnreadableFile"]
+__all__ = [
+    "FileTooLarge",
+    "ImportReport",
+    "Importer",
+    "ReadLimits",
+    "UnreadableFile",
+    "read_limits",
+]

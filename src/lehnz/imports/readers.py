@@ -1,7 +1,8 @@
 """Reading records out of a file one at a time, each with the line it starts on.
 
 Files are streamed: memory stays flat however large the file, which is why JSON arrays are
-read with an incremental decoder rather than ``json.load``.
+read with an incremental decoder rather than ``json.load``, and lines are read with a bound
+rather than whole. Every reader stays within ``ReadLimits`` (see ``lehnz.imports.limits``).
 """
 
 from __future__ import annotations
@@ -9,17 +10,26 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
+from lehnz.imports.json_array import json_array_values
+from lehnz.imports.jsonvalues import (
+    DECODE_ERRORS,
+    DECODER,
+    decode_error_reason,
+    may_have_a_problem,
+    problem,
+)
+from lehnz.imports.limits import BoundedStream, FileTooLarge, ReadLimits, UnreadableFile
+
 Format = Literal["csv", "json", "ndjson"]
 
-_CHUNK = 256 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
-# A CSV field may hold a long description, but not a whole file.
-csv.field_size_limit(16 * 1024 * 1024)
+# The csv module's own field limit is process-wide; the bound that matters is
+# ReadLimits.record_chars, checked on the lines the CSV reader is fed (see _Lines).
+csv.field_size_limit(2**31 - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +42,6 @@ class Record:
 class BadRecord:
     line: int
     reason: str
-
-
-class UnreadableFile(ValueError):
-    """The file as a whole cannot be read (not a CSV/JSON/NDJSON file, bad gzip, ...)."""
 
 
 def open_binary(raw: IO[bytes]) -> IO[bytes]:
@@ -77,15 +83,21 @@ def _first_char(binary: IO[bytes]) -> str:
     return head.decode("utf-8-sig", errors="ignore").lstrip()[:1]
 
 
-def read_records(binary: IO[bytes], file_format: Format) -> Iterator[Record | BadRecord]:
-    text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="strict", newline="")
+def read_records(
+    binary: IO[bytes], file_format: Format, limits: ReadLimits | None = None
+) -> Iterator[Record | BadRecord]:
+    """The records of ``binary`` (already gunzipped), read within ``limits``: raises
+    ``FileTooLarge`` or ``UnreadableFile`` the moment the file crosses one."""
+    limits = limits or ReadLimits()
+    bounded = io.BufferedReader(BoundedStream(binary, limits))
+    text = io.TextIOWrapper(bounded, encoding="utf-8-sig", errors="strict", newline="")
     try:
         if file_format == "csv":
-            yield from _csv_records(text)
+            yield from _csv_records(text, limits)
         elif file_format == "ndjson":
-            yield from _ndjson_records(text)
+            yield from _ndjson_records(text, limits)
         else:
-            yield from _json_array_records(text)
+            yield from _json_array_records(text, limits)
     except UnicodeDecodeError as exc:
         raise UnreadableFile(f"the file is not UTF-8 text ({exc.reason})") from exc
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
@@ -94,17 +106,53 @@ def read_records(binary: IO[bytes], file_format: Format) -> Iterator[Record | Ba
         text.detach()
 
 
-def _csv_records(text: IO[str]) -> Iterator[Record | BadRecord]:
-    reader = csv.reader(text)
+class _Lines:
+    """The lines of ``text``, each read with a bound, counted against ``limits.records``;
+    raises once the record being read (one line, or a CSV record's several) grows longer
+    than ``limits.record_chars``, before it is ever held whole."""
+
+    def __init__(self, text: IO[str], limits: ReadLimits) -> None:
+        self._readline = text.readline
+        self._limits = limits
+        self._pending = 0
+        self.count = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        limits = self._limits
+        line = self._readline(limits.record_chars + 2)
+        if not line:
+            raise StopIteration
+        self.count += 1
+        if self.count > limits.records:
+            raise limits.too_many_records(self.count)
+        self._pending += len(line)
+        if self._pending > limits.record_chars:  # the line ending is not part of the record
+            ending = len(line) - len(line.rstrip("\r\n"))
+            if self._pending - ending > limits.record_chars:
+                raise limits.record_too_long(self.count)
+        return line
+
+    def record_done(self) -> None:
+        self._pending = 0
+
+
+def _csv_records(text: IO[str], limits: ReadLimits) -> Iterator[Record | BadRecord]:
+    lines = _Lines(text, limits)
+    reader = csv.reader(lines)
     try:
         header = next(reader)
     except StopIteration:
         return
     except csv.Error as exc:
         raise UnreadableFile(f"line 1: {exc}") from exc
+    lines.record_done()
     header = [column.strip() for column in header]
     if not any(header):
         raise UnreadableFile("line 1: the CSV header row is empty")
+    _check_fields(header, limits, 1)
     previous_end = reader.line_num
     while True:
         try:
@@ -112,109 +160,67 @@ def _csv_records(text: IO[str]) -> Iterator[Record | BadRecord]:
         except StopIteration:
             return
         except csv.Error as exc:
+            lines.record_done()
             yield BadRecord(previous_end + 1, f"malformed CSV: {exc}")
             previous_end = reader.line_num
             continue
+        lines.record_done()
         line, previous_end = previous_end + 1, reader.line_num
         if not row or all(not cell.strip() for cell in row):
             continue
+        _check_fields(row, limits, line)
         if len(row) != len(header):
             yield BadRecord(line, f"expected {len(header)} columns, got {len(row)}")
             continue
         yield Record(line, {name: cell for name, cell in zip(header, row, strict=True) if name})
 
 
-def _ndjson_records(text: IO[str]) -> Iterator[Record | BadRecord]:
-    for line_number, line in enumerate(text, start=1):
+def _check_fields(row: list[str], limits: ReadLimits, line: int) -> None:
+    """A field this long is a wrong file (an unbalanced quote swallows the rest of a CSV),
+    not a long description: the file is refused."""
+    if row and max(map(len, row)) > limits.field_chars:
+        raise limits.field_too_long(line)
+
+
+def _ndjson_records(text: IO[str], limits: ReadLimits) -> Iterator[Record | BadRecord]:
+    lines = _Lines(text, limits)
+    for line in lines:
+        lines.record_done()
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield BadRecord(line_number, f"malformed JSON: {exc.msg}")
+            value = DECODER.decode(line)
+        except DECODE_ERRORS as exc:
+            yield BadRecord(lines.count, f"malformed JSON: {decode_error_reason(exc)}")
             continue
-        if not isinstance(value, dict):
-            yield BadRecord(line_number, "each line must be a JSON object")
-            continue
-        yield Record(line_number, value)
+        suspect = may_have_a_problem(line, 0, len(line), limits)
+        yield _record(lines.count, value, suspect, limits, "each line must be a JSON object")
 
 
-def _json_array_records(text: IO[str]) -> Iterator[Record | BadRecord]:
-    """Elements of a top-level JSON array, decoded one at a time from a sliding buffer."""
-    reader = _JsonArrayReader(text)
-    if reader.next_char() != "[":
-        raise UnreadableFile("a JSON file must hold one array of objects")
-    reader.advance(1)
-    if reader.next_char() == "]":
-        return
-    while True:
-        reader.next_char()
-        line = reader.line
-        value = reader.decode()
-        if isinstance(value, dict):
-            yield Record(line, value)
-        else:
-            yield BadRecord(line, "each element must be a JSON object")
-        separator = reader.next_char()
-        if separator == ",":
-            reader.advance(1)
-        elif separator == "]":
-            return
-        else:
-            raise UnreadableFile(f"line {reader.line}: expected ',' or ']' in the JSON array")
+def _json_array_records(text: IO[str], limits: ReadLimits) -> Iterator[Record | BadRecord]:
+    for line, value, suspect in json_array_values(text, limits):
+        yield _record(line, value, suspect, limits, "each element must be a JSON object")
 
 
-class _JsonArrayReader:
-    """A read position over a text stream, refilled in chunks, that counts lines."""
+def _record(
+    line: int, value: Any, suspect: bool, limits: ReadLimits, not_an_object: str
+) -> Record | BadRecord:
+    if not isinstance(value, dict):
+        return BadRecord(line, not_an_object)
+    reason = problem(value, limits, line) if suspect else None
+    if reason:
+        return BadRecord(line, reason)
+    return Record(line, value)
 
-    def __init__(self, text: IO[str]) -> None:
-        self._text = text
-        self._decoder = json.JSONDecoder()
-        self._buffer = ""
-        self._pos = 0
-        self._eof = False
-        self.line = 1
 
-    def _fill(self) -> bool:
-        if self._eof:
-            return False
-        chunk = self._text.read(_CHUNK)
-        if not chunk:
-            self._eof = True
-            return False
-        self._buffer = self._buffer[self._pos :] + chunk
-        self._pos = 0
-        return True
-
-    def next_char(self) -> str:
-        """Skip whitespace; the next character, or '' at the end of the file."""
-        while True:
-            buffer, pos = self._buffer, self._pos
-            end = len(buffer)
-            while pos < end and buffer[pos] in " \t\r\n":
-                if buffer[pos] == "\n":
-                    self.line += 1
-                pos += 1
-            self._pos = pos
-            if pos < end:
-                return buffer[pos]
-            if not self._fill():
-                return ""
-
-    def advance(self, count: int) -> None:
-        self._pos += count
-
-    def decode(self) -> Any:
-        while True:
-            try:
-                value, end = self._decoder.raw_decode(self._buffer, self._pos)
-            except json.JSONDecodeError as exc:
-                if not self._fill():
-                    raise UnreadableFile(f"line {self.line}: malformed JSON ({exc.msg})") from exc
-                continue
-            if end == len(self._buffer) and not self._eof and self._fill():
-                # A number at the very end of the buffer may continue in the next chunk.
-                continue
-            self.line += self._buffer.count("\n", self._pos, end)
-            self._pos = end
-            return value
+__all__ = [
+    "BadRecord",
+    "FileTooLarge",
+    "Format",
+    "ReadLimits",
+    "Record",
+    "UnreadableFile",
+    "detect_format",
+    "open_binary",
+    "read_records",
+]

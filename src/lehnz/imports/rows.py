@@ -7,8 +7,10 @@ fields are picked out and everything else becomes an attribute (items, users) or
 
 from __future__ import annotations
 
-import json
+import re
 from typing import Any, Literal
+
+from lehnz.imports.jsonvalues import DECODE_ERRORS, DECODER, MAX_DEPTH, NonStandardConstant
 
 Kind = Literal["items", "users", "events"]
 
@@ -26,16 +28,35 @@ _EVENT_FIELDS = (
 )
 # Context values the engines compute with (revenue is price times quantity).
 _NUMERIC_CONTEXT = ("quantity", "price")
+# A CSV timestamp written as a number (epoch seconds): signs and exponents included, so
+# "1e20" reaches the validator as the out-of-range number it is, as it would from JSON.
+_EPOCH = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def _cell(value: Any, *, from_csv: bool) -> Any:
-    """A CSV cell holding a JSON array or object becomes that value; other cells stay text."""
+    """A CSV cell holding a JSON array or object becomes that value; other cells stay text,
+    and so does a cell that is not standard JSON (``[NaN]``, an integer of 5,000 digits,
+    nesting past ``MAX_DEPTH``)."""
     if from_csv and isinstance(value, str) and value[:1] in "[{":
         try:
-            return json.loads(value)
-        except json.JSONDecodeError:
+            parsed = DECODER.decode(value)
+        except DECODE_ERRORS:
             return value
+        return value if _non_standard(parsed) else parsed
     return value
+
+
+def _non_standard(value: Any) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, NonStandardConstant) or depth > MAX_DEPTH:
+            return True
+        if isinstance(current, dict):
+            stack.extend((item, depth + 1) for item in current.values())
+        elif isinstance(current, list):
+            stack.extend((item, depth + 1) for item in current)
+    return False
 
 
 def _number(value: Any) -> Any:
@@ -77,7 +98,7 @@ def _event(values: dict[str, Any], *, from_csv: bool) -> dict[str, Any]:
     result = {field: values[field] for field in _EVENT_FIELDS if field in values}
     if from_csv and isinstance(result.get("timestamp"), str):
         stamp = result["timestamp"].strip()
-        result["timestamp"] = _number(stamp) if stamp.replace(".", "", 1).isdigit() else stamp
+        result["timestamp"] = _number(stamp) if _EPOCH.fullmatch(stamp) else stamp
     context = values.get("context")
     if from_csv:
         context = _cell(context, from_csv=True)

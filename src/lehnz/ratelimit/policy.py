@@ -4,6 +4,10 @@ API-key requests count against their organisation (shared by all its keys); the 
 endpoints count against the client's IP address. An organisation's own limit, set from the
 dashboard, replaces the server-wide one; it is cached for a few seconds and forgotten at once
 when a notice says it changed.
+
+When the limiter cannot count (Redis unreachable), ``LEHNZ_RATE_LIMIT_FAILURE`` decides: the
+request goes through unlimited (``open``, the default: a shop's pages keep working), or is
+refused with 503 (``closed``: no request escapes its limit, at the price of an outage).
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from lehnz.errors import ServiceUnavailable
+from lehnz.ratelimit.redis import BACK_OFF_SECONDS
 from lehnz.ratelimit.window import Decision, Limiter
 from lehnz.store import Store
 from lehnz.store import accounts as account_queries
@@ -38,9 +44,11 @@ class RateLimits:
         auth_requests: int,
         auth_window_seconds: int,
         cache_seconds: float = 5.0,
+        fail_closed: bool = False,
     ) -> None:
         self._store = store
         self._limiter = limiter
+        self._fail_closed = fail_closed
         self._server = OrganizationLimit(requests, window_seconds, "server")
         self._auth = (auth_requests, auth_window_seconds)
         self._cache_seconds = cache_seconds
@@ -48,14 +56,29 @@ class RateLimits:
         self._lock = threading.Lock()
 
     def charge_organization(self, organization_id: str) -> Decision | None:
+        """Count one request of the organisation; ``None``: not counted, let it through."""
         limit = self.organization_limit(organization_id)
-        return self._limiter.hit(
-            f"org:{organization_id}", limit=limit.requests, window_seconds=limit.window_seconds
+        return self._unless_uncounted(
+            self._limiter.hit(
+                f"org:{organization_id}", limit=limit.requests, window_seconds=limit.window_seconds
+            )
         )
 
     def charge_auth(self, client_ip: str) -> Decision | None:
+        """Count one register or login attempt of the address; ``None`` as above."""
         requests, window_seconds = self._auth
-        return self._limiter.hit(f"auth:{client_ip}", limit=requests, window_seconds=window_seconds)
+        return self._unless_uncounted(
+            self._limiter.hit(f"auth:{client_ip}", limit=requests, window_seconds=window_seconds)
+        )
+
+    def _unless_uncounted(self, decision: Decision | None) -> Decision | None:
+        if decision is None and self._fail_closed:
+            retry = round(BACK_OFF_SECONDS)
+            raise ServiceUnavailable(
+                f"Request limits cannot be counted right now; retry in {retry} s",
+                headers={"Retry-After": str(retry)},
+            )
+        return decision
 
     def organization_limit(self, organization_id: str) -> OrganizationLimit:
         now = time.monotonic()

@@ -47,5 +47,6 @@ class Decision:
 class Limiter(Protocol):
     def hit(self, key: str, *, limit: int, window_seconds: int) -> Decision | None:
         """Count one request against ``key``'s window. ``None`` means the limiter could not
-        count (its store is unreachable) and the request goes through unlimited."""
+        count (its store is unreachable); ``RateLimits`` then lets the request through
+        unlimited or refuses it, as ``LEHNZ_RATE_LIMIT_FAILURE`` says."""
         ...

@@ -1,7 +1,8 @@
 """Opening a database by URL: SQLite (embedded) or PostgreSQL (scaled out).
 
 SQLite specifics live here and nowhere else: WAL so readers never wait for the writer, a busy
-timeout so concurrent writers queue instead of failing, and foreign keys switched on.
+timeout so concurrent writers queue instead of failing, foreign keys switched on, and a new
+database file readable by lehnz's user alone (see ``lehnz.private_files``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+from lehnz.private_files import create_private_file, make_private_dir
 
 #: Execution option marking a connection that will write (see ``_sqlite_engine``).
 WRITE_OPTION = "lehnz_write"
@@ -25,8 +28,10 @@ def create_db_engine(url: str) -> Engine:
 
 def _sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if database and database != ":memory:" and not database.startswith("file:"):
+        # Created here, before SQLite opens it, so it never exists with the umask's mode.
+        make_private_dir(Path(database).parent)
+        create_private_file(Path(database))
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")

@@ -1,0 +1,120 @@
+"""A real ``lehnz serve``, spoken to over a raw socket: a body that stops short is answered
+408, and a request too malformed to reach the app is answered in the envelope, not in
+uvicorn's plain text."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.processes import LehnzProcess, free_port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    tmp: Path = tmp_path_factory.mktemp("serve")
+    port = free_port()
+    process = LehnzProcess(
+        ["serve", "--port", str(port), "--data-dir", str(tmp)],
+        tmp / "serve.log",
+        {"LEHNZ_BODY_READ_TIMEOUT_SECONDS": "0.5", "LEHNZ_EMBEDDED_WORKER": "false"},
+    )
+    try:
+        process.wait_ready(f"http://127.0.0.1:{port}", time.monotonic() + 60)
+        yield "127.0.0.1", port
+    finally:
+        process.stop()
+
+
+def _exchange(address: tuple[str, int], request: bytes) -> tuple[str, dict[str, str], bytes]:
+    """Send ``request`` and read until the server closes: status line, headers, body."""
+    with socket.create_connection(address, timeout=20) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {
+        name.strip().lower(): value.strip()
+        for name, value in (line.split(":", 1) for line in lines)
+    }
+    return status, headers, body
+
+
+def _envelope(body: bytes, code: str) -> dict[str, object]:
+    envelope = json.loads(body)
+    assert envelope["success"] is False
+    assert envelope["code"] == code
+    assert set(envelope) >= {"message", "error"}
+    return envelope
+
+
+def _still_serving(address: tuple[str, int]) -> None:
+    host, port = address
+    assert httpx.get(f"http://{host}:{port}/healthz", timeout=10).status_code == 200
+
+
+def test_a_body_that_stops_short_of_its_content_length_is_408(server):
+    request = (
+        b"POST /api/v1/events/ingest HTTP/1.1\r\n"
+        b"Host: localhost\r\n"
+        b"X-Domain: commerce\r\n"
+        b"Content-Type: application/json\r\n"
+        b"Content-Length: 100\r\n"
+        b"\r\n"
+        b'{"user_id"'
+    )
+    status, headers, body = _exchange(server, request)
+    assert status.startswith("HTTP/1.1 408"), (status, body)
+    assert headers["content-type"] == "application/json"
+    envelope = _envelope(body, "request_timeout")
+    assert "LEHNZ_BODY_READ_TIMEOUT_SECONDS" in str(envelope["message"])
+    _still_serving(server)
+
+
+def test_an_upload_that_stops_short_is_408_too(server):
+    boundary = b"lehnz-boundary"
+    part = (
+        b"--" + boundary + b"\r\n"
+        b'Content-Disposition: form-data; name="file"; filename="items.csv"\r\n\r\n'
+        b"item_id\na\n"
+    )
+    request = (
+        b"POST /api/v1/upload/items HTTP/1.1\r\n"
+        b"Host: localhost\r\n"
+        b"X-Domain: commerce\r\n"
+        b"Content-Type: multipart/form-data; boundary=" + boundary + b"\r\n"
+        b"Content-Length: 10000\r\n"
+        b"\r\n" + part
+    )
+    status, _, body = _exchange(server, request)
+    assert status.startswith("HTTP/1.1 408"), (status, body)
+    _envelope(body, "request_timeout")
+    _still_serving(server)
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"this is not http\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nBad Header Name: x\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: -5\r\n\r\n",
+    ],
+    ids=["garbage-request-line", "invalid-header", "invalid-content-length"],
+)
+def test_malformed_http_is_answered_in_the_envelope(server, request_bytes):
+    status, headers, body = _exchange(server, request_bytes)
+    assert status.startswith("HTTP/1.1 400"), (status, body)
+    assert headers["content-type"] == "application/json"
+    assert headers["connection"] == "close"
+    assert int(headers["content-length"]) == len(body)
+    envelope = _envelope(body, "bad_request")
+    assert "Malformed HTTP request" in str(envelope["message"])
+    _still_serving(server)
