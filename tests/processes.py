@@ -12,6 +12,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -86,3 +88,21 @@ class LehnzProcess:
                     self.process.wait(timeout=10)
         finally:
             self._log.close()
+
+
+@contextmanager
+def lehnz_serve(
+    tmp: Path, env: dict[str, str] | None = None, *, start_seconds: float = 60
+) -> Iterator[tuple[str, LehnzProcess]]:
+    """A real ``lehnz serve`` on a free port of 127.0.0.1, its data in ``tmp / "data"`` and
+    its output in ``tmp / "server.log"``: its base URL and the process, stopped afterwards."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = LehnzProcess(
+        ["serve", "--port", str(port), "--data-dir", str(tmp / "data")], tmp / "server.log", env
+    )
+    try:
+        server.wait_ready(base, time.monotonic() + start_seconds)
+        yield base, server
+    finally:
+        server.stop()

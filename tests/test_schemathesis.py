@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from lehnz.config import Settings
 from lehnz.timestamps import Timestamp, WindowBound
 from tests.conftest import fresh_postgres_database
 from tests.factories import DOMAIN, Tenant, tenant
-from tests.processes import LehnzProcess, free_port
+from tests.processes import lehnz_serve
 
 FUZZ_EXAMPLES = int(os.environ.get("LEHNZ_FUZZ_EXAMPLES", "5"))
 # In `make test` the same requests every run, so that CI is never red by chance; bench/fuzz.py
@@ -151,15 +150,7 @@ def _serve(
     with database as database_url:
         if database_url:
             env["LEHNZ_DATABASE_URL"] = database_url
-        port = free_port()
-        server = LehnzProcess(
-            ["serve", "--port", str(port), "--data-dir", str(tmp / "data")],
-            tmp / "server.log",
-            env,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            server.wait_ready(base, time.monotonic() + START_SECONDS)
+        with lehnz_serve(tmp, env, start_seconds=START_SECONDS) as (base, server):
             with httpx.Client(base_url=base, timeout=30) as client:
                 assert client.get("/openapi.json").json() == DOCUMENT
                 org = tenant(client)
@@ -169,8 +160,6 @@ def _serve(
                 "DeveloperToken": HttpBearerAuthConfig(bearer=org.account.token),
             }
             yield FuzzTarget(base, org, server.log_path)
-        finally:
-            server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -6,30 +6,20 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.processes import LehnzProcess, free_port
+from tests.processes import lehnz_serve
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
-    tmp: Path = tmp_path_factory.mktemp("serve")
-    port = free_port()
-    process = LehnzProcess(
-        ["serve", "--port", str(port), "--data-dir", str(tmp)],
-        tmp / "serve.log",
-        {"LEHNZ_BODY_READ_TIMEOUT_SECONDS": "0.5", "LEHNZ_EMBEDDED_WORKER": "false"},
-    )
-    try:
-        process.wait_ready(f"http://127.0.0.1:{port}", time.monotonic() + 60)
-        yield "127.0.0.1", port
-    finally:
-        process.stop()
+    env = {"LEHNZ_BODY_READ_TIMEOUT_SECONDS": "0.5", "LEHNZ_EMBEDDED_WORKER": "false"}
+    with lehnz_serve(tmp_path_factory.mktemp("serve"), env) as (base, _):
+        host, port = base.removeprefix("http://").split(":")
+        yield host, int(port)
 
 
 def _exchange(address: tuple[str, int], request: bytes) -> tuple[str, dict[str, str], bytes]:

@@ -8,14 +8,13 @@ then addressed on every path, on both databases; a few go through a real ``lehnz
 
 from __future__ import annotations
 
-import time
 from urllib.parse import quote
 
 import httpx
 import pytest
 
 from tests.factories import DOMAIN, Tenant, assert_error, tenant
-from tests.processes import LehnzProcess, free_port
+from tests.processes import lehnz_serve
 
 #: 256 characters: the most an ``ExternalId`` (catalog/models.py) allows.
 LONGEST = ("x/%🛒" * 64)[:256]
@@ -198,29 +197,21 @@ SERVED_IDS = ["a/b", "a%2Fb", "%", "..", "a b+c", "🛒/\u0301", LONGEST]
 
 
 def test_a_real_server_recovers_the_exact_ids(tmp_path):
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = LehnzProcess(
-        ["serve", "--data-dir", str(tmp_path), "--port", str(port)],
-        tmp_path / "server.log",
-        {"LEHNZ_TRAIN_CHECK_SECONDS": "3600"},
-    )
-    try:
-        server.wait_ready(base, time.monotonic() + 60)
-        with httpx.Client(base_url=base, timeout=10) as client:
-            org = tenant(client)
-            for value in SERVED_IDS:
-                _write(client, org, value)
-                _address_everywhere(client, org, value)
-            # Lower-case escapes are the same bytes to the server.
-            _write(client, org, "x/%y")
-            lower = client.get("/api/v1/items/x%2f%25y", headers=org.secret_headers)
-            assert lower.status_code == 200, lower.text
-            assert lower.json()["data"]["item_id"] == "x/%y"
-            refused = client.get("/api/v1/items/a%00b", headers=org.secret_headers)
-            assert_error(refused, 400, "NUL")
-            unknown = client.get(f"/api/v1/items/{segment('no/such')}", headers=org.secret_headers)
-            assert_error(unknown, 404, "'no/such'")
-            assert client.get("/healthz", headers=DOMAIN).status_code == 200
-    finally:
-        server.stop()
+    with (
+        lehnz_serve(tmp_path, {"LEHNZ_TRAIN_CHECK_SECONDS": "3600"}) as (base, _),
+        httpx.Client(base_url=base, timeout=10) as client,
+    ):
+        org = tenant(client)
+        for value in SERVED_IDS:
+            _write(client, org, value)
+            _address_everywhere(client, org, value)
+        # Lower-case escapes are the same bytes to the server.
+        _write(client, org, "x/%y")
+        lower = client.get("/api/v1/items/x%2f%25y", headers=org.secret_headers)
+        assert lower.status_code == 200, lower.text
+        assert lower.json()["data"]["item_id"] == "x/%y"
+        refused = client.get("/api/v1/items/a%00b", headers=org.secret_headers)
+        assert_error(refused, 400, "NUL")
+        unknown = client.get(f"/api/v1/items/{segment('no/such')}", headers=org.secret_headers)
+        assert_error(unknown, 404, "'no/such'")
+        assert client.get("/healthz", headers=DOMAIN).status_code == 200
