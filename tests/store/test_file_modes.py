@@ -43,12 +43,11 @@ def test_a_fresh_data_directory_and_its_files_are_private(tmp_path: Path) -> Non
     assert _mode(data_dir) == 0o700
 
 
-def test_the_modes_do_not_come_from_the_umask(tmp_path: Path) -> None:
-    """With umask 0 every file would be world-writable unless lehnz gives the mode itself."""
-    data_dir = tmp_path / "data"
+def _run_with_umask_0(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python ARGS`` with umask 0 and none of this shell's ``LEHNZ_*`` settings."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("LEHNZ_")}
-    migrate = subprocess.run(
-        [sys.executable, "-m", "lehnz", "migrate", "--data-dir", str(data_dir)],
+    return subprocess.run(
+        [sys.executable, *args],
         capture_output=True,
         text=True,
         env=clean,
@@ -56,21 +55,18 @@ def test_the_modes_do_not_come_from_the_umask(tmp_path: Path) -> None:
         timeout=120,
         check=False,
     )
+
+
+def test_the_modes_do_not_come_from_the_umask(tmp_path: Path) -> None:
+    """With umask 0 every file would be world-writable unless lehnz gives the mode itself."""
+    data_dir = tmp_path / "data"
+    migrate = _run_with_umask_0("-m", "lehnz", "migrate", "--data-dir", str(data_dir))
     assert migrate.returncode == 0, migrate.stderr
-    secret = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from lehnz.config import Settings; "
-            "Settings(data_dir=sys.argv[1]).resolved_secret_key()",
-            str(tmp_path / "other"),
-        ],
-        capture_output=True,
-        text=True,
-        env=clean,
-        umask=0,
-        timeout=120,
-        check=False,
+    secret = _run_with_umask_0(
+        "-c",
+        "import sys; from lehnz.config import Settings; "
+        "Settings(data_dir=sys.argv[1]).resolved_secret_key()",
+        str(tmp_path / "other"),
     )
     assert secret.returncode == 0, secret.stderr
     assert _mode(data_dir) == 0o700
