@@ -9,7 +9,7 @@ DATA_DIR ?= ./data
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format check clean
+.PHONY: install run test sdk-test lint format check clean
 
 $(VENV)/bin/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ lint: install
 
 test: lint
 	$(VENV)/bin/pytest
+	$(MAKE) sdk-test
+
+# The TypeScript SDK (sdk/typescript): needs Node 18+ and npm; its tests start a real server.
+sdk-test: install
+	cd sdk/typescript && npm ci --no-audit --no-fund && npm test
 
 format: install
 	$(VENV)/bin/ruff format .
