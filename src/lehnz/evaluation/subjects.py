@@ -122,77 +122,71 @@ class InProcess:
 
 
 class OverHttp:
+    """Through ``lehnz.client``, as a store's back end would; only signing up, lifting the
+    request limit and issuing keys (developer-token paths the client leaves out) go raw."""
+
     def __init__(self, url: str, dataset: Path, train: Sequence[Event]) -> None:
         import httpx
 
-        self._client = httpx.Client(base_url=url.rstrip("/"), timeout=3600)
+        from lehnz.client import Lehnz, NotFoundError
+
+        base = url.rstrip("/")
         domain = {"X-Domain": "commerce"}
-        email = f"bench-{secrets.token_hex(4)}@lehnz.local"
-        token = self._post(
-            "/api/v1/auth/register",
-            domain,
-            {
-                "email": email,
-                "password": secrets.token_urlsafe(12),
-                "organization_name": "bench",
-            },
-        )["data"]["token"]
-        developer = {**domain, "Authorization": f"Bearer {token}"}
-        # Scoring sends thousands of requests; lift this organisation's own request limit.
-        self._client.put(
-            "/api/v1/settings/rate_limit",
-            headers=developer,
-            json={"requests": 1_000_000_000, "window_seconds": 900},
-        ).raise_for_status()
-        secret = self._post("/api/v1/keys", developer, {"type": "secret"})["data"]["key"]
-        public = self._post("/api/v1/keys", developer, {"type": "publishable"})["data"]["key"]
-        self._secret = {**domain, "X-API-KEY": secret}
-        self._public = {**domain, "X-API-KEY": public}
-        with (dataset / "items.csv").open("rb") as items:
-            self._upload("items", ("items.csv", items.read()))
-        self._upload("events", ("events.csv", events_csv(train)))
+        with httpx.Client(base_url=base, timeout=3600) as raw:
+
+            def post(path: str, headers: dict[str, str], body: Any) -> Any:
+                response = raw.post(path, headers=headers, json=body)
+                response.raise_for_status()
+                return response.json()["data"]
+
+            email = f"bench-{secrets.token_hex(4)}@lehnz.local"
+            token = post(
+                "/api/v1/auth/register",
+                domain,
+                {
+                    "email": email,
+                    "password": secrets.token_urlsafe(12),
+                    "organization_name": "bench",
+                },
+            )["token"]
+            developer = {**domain, "Authorization": f"Bearer {token}"}
+            # Scoring sends thousands of requests; lift this organisation's own request limit.
+            raw.put(
+                "/api/v1/settings/rate_limit",
+                headers=developer,
+                json={"requests": 1_000_000_000, "window_seconds": 900},
+            ).raise_for_status()
+            secret = post("/api/v1/keys", developer, {"type": "secret"})["key"]
+            public = post("/api/v1/keys", developer, {"type": "publishable"})["key"]
+        self._client = Lehnz(publishable_key=public, secret_key=secret, base_url=base, timeout=3600)
+        self._client.uploads.items(dataset / "items.csv")
+        self._client.uploads.events(events_csv(train), filename="events.csv")
         last = train[-1].user_id
         expected = sum(1 for e in train if e.user_id == last)
         deadline = time.monotonic() + 1800
         while time.monotonic() < deadline:
-            answer = self._client.get(f"/api/v1/users/{last}", headers=self._secret)
-            if (
-                answer.status_code == 200
-                and (answer.json()["data"]["activity"] or {}).get("events", 0) >= expected
-            ):
+            try:
+                activity = self._client.users.get(last).activity
+            except NotFoundError:
+                activity = None
+            if activity is not None and activity.events >= expected:
                 break
             time.sleep(1.0)
-        self.model_report = self._post("/api/v1/models/train", self._secret, None)["data"]
-
-    def _post(self, path: str, headers: dict[str, str], body: Any) -> Any:
-        response = self._client.post(path, headers=headers, json=body)
-        response.raise_for_status()
-        return response.json()
-
-    def _upload(self, kind: str, file: tuple[str, bytes]) -> None:
-        self._client.post(
-            f"/api/v1/upload/{kind}", headers=self._secret, files={"file": file}
-        ).raise_for_status()
+        self.model_report = self._client.models.train().model_dump(mode="json")
 
     def recommend(self, user_id: str, k: int) -> list[str]:
-        return list(
-            self._post("/recommend", self._public, {"user_id": user_id, "limit": k})["all_item_ids"]
-        )
+        return self._client.recommend(user_id, limit=k).all_item_ids
 
     def basket(self, item_ids: list[str], k: int) -> list[str]:
-        return list(
-            self._post("/recommend/basket", self._public, {"item_ids": item_ids, "limit": k})[
-                "all_item_ids"
-            ]
-        )
+        return self._client.basket(item_ids, limit=k).all_item_ids
 
     def session(self, item_id: str, k: int) -> list[str]:
-        response = self._client.post(
-            "/recommend/session",
-            headers=self._public,
-            json={"clicked_item_id": item_id, "limit": k},
-        )
-        return list(response.json()["all_item_ids"]) if response.status_code == 200 else []
+        from lehnz.client import APIStatusError
+
+        try:
+            return self._client.session_recommendations(item_id, limit=k).all_item_ids
+        except APIStatusError:
+            return []
 
     def close(self) -> None:
         self._client.close()
