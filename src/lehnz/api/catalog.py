@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 
 from lehnz.api import path_ids  # noqa: F401  (registers the {…:id} path convertor)
 from lehnz.api.batch_body import RawJson, one_or_many
@@ -18,51 +17,20 @@ from lehnz.catalog.service import UpsertResult
 from lehnz.errors import NotFound
 from lehnz.pipeline.state import price_band, purchases
 from lehnz.validation import parse_batch
+from lehnz.wire.catalog import (
+    ActivityOut,
+    ErasureOut,
+    EventPageOut,
+    ItemOut,
+    StoredEventOut,
+    UpsertOut,
+    UserOut,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"], responses=ERROR_RESPONSES)
 
 MAX_BATCH = 10_000
 _CREDENTIAL = "**Credential: secret key** (`X-API-KEY: lehnz_sk_…`). "
-
-
-class UpsertOut(BaseModel):
-    upserted: int
-    created: int
-    updated: int
-
-
-class ItemOut(BaseModel):
-    item_id: str
-    item_type: str
-    status: str
-    attributes: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
-
-
-class ActivityOut(BaseModel):
-    """What the pipeline has derived from the user's events so far."""
-
-    user_id: str = Field(description="The identified user this id resolves to.")
-    events: int = Field(description="Events applied to the user's state.")
-    last_event_at: datetime | None
-    recent_items: list[str] = Field(description="Items of the latest events, newest first.")
-    cart: dict[str, float]
-    purchased: dict[str, int]
-    typical_price: float | None = Field(description="Median price of items engaged with.")
-
-
-class UserOut(BaseModel):
-    user_id: str
-    attributes: dict[str, Any] | None = Field(description="Null when no profile was sent.")
-    created_at: datetime | None
-    updated_at: datetime | None
-    activity: ActivityOut | None = Field(description="Null until the user's first event.")
-
-
-class ErasureOut(BaseModel):
-    user_id: str
-    erased: dict[str, int]
 
 
 def _upserted(result: UpsertResult) -> UpsertOut:
@@ -140,26 +108,6 @@ def get_user(user_id: str, key: SecretKey, runtime: RuntimeDep) -> Envelope[User
             activity=activity,
         )
     )
-
-
-class StoredEventOut(BaseModel):
-    event_id: str | None
-    user_id: str
-    event_name: str
-    item_id: str | None
-    session_id: str | None
-    recommendation_id: str | None
-    previous_user_id: str | None
-    context: Any
-    timestamp: datetime
-    received_at: datetime
-
-
-class EventPageOut(BaseModel):
-    user_id: str = Field(description="The identified user the requested id resolves to.")
-    user_ids: list[str] = Field(description="Every id whose events are included.")
-    events: list[StoredEventOut]
-    next: str | None = Field(description="Pass as `before` for the next page; null at the end.")
 
 
 @router.get(

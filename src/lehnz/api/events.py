@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from lehnz.api.batch_body import one_or_many, read_batch
 from lehnz.api.deps import PublishableKey, RuntimeDep
 from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
 from lehnz.events.models import EventIn
+from lehnz.wire.events import Accepted
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"], responses=ERROR_RESPONSES)
 
 MAX_BATCH = 1_000
-
-
-class Accepted(BaseModel):
-    accepted: int
 
 
 @router.post(

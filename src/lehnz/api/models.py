@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from fastapi import APIRouter
-from pydantic import BaseModel
 
 from lehnz.api.deps import RuntimeDep, SecretKey
 from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
 from lehnz.store.training import ModelRow
+from lehnz.wire.models import ModelOut
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"], responses=ERROR_RESPONSES)
 
 _CREDENTIAL = "**Credential: secret key** (`X-API-KEY: lehnz_sk_…`). "
-
-
-class ModelOut(BaseModel):
-    id: str
-    version: int
-    serving: bool
-    created_at: datetime
-    trained_at: datetime | None
-    artifact_bytes: int | None
-    duration_seconds: float | None
-    trained_on: dict[str, Any]
-    validation: dict[str, Any]
-    embedding_method: str | None
 
 
 def _out(row: ModelRow) -> ModelOut:

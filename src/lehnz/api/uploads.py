@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, UploadFile
-from pydantic import BaseModel, Field
 
 from lehnz.api.deps import RuntimeDep, SecretKey
 from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
 from lehnz.errors import BadRequest, PayloadTooLarge
 from lehnz.imports.importer import FileTooLarge, UnreadableFile
-from lehnz.imports.readers import Format
 from lehnz.imports.rows import Kind
+from lehnz.wire.uploads import EventImportReport, ImportReport
 
 router = APIRouter(prefix="/api/v1/upload", tags=["uploads"], responses=ERROR_RESPONSES)
 
@@ -24,37 +23,6 @@ _DESCRIPTION = (
     "the whole file on any error. A file over a limit (unpacked size, records, reading time: "
     "413; record or field length: 400) is refused whole and writes nothing."
 )
-
-
-class Rejection(BaseModel):
-    line: int = Field(description="Where in the file the rejected row is.")
-    reason: str
-
-
-class ImportReport(BaseModel):
-    """What an upload of items or users did."""
-
-    kind: Literal["items", "users"]
-    format: Format = Field(description="As detected from the file name or its content.")
-    rows: int
-    imported: int
-    updated: int = Field(description="Of those imported, how many already existed.")
-    rejected: int
-    errors: list[Rejection] = Field(description="The first 100 rejected rows.")
-    errors_truncated: bool = Field(description="More rows were rejected than listed.")
-
-
-class EventImportReport(BaseModel):
-    """What an upload of events did."""
-
-    kind: Literal["events"]
-    format: Format = Field(description="As detected from the file name or its content.")
-    rows: int
-    imported: int
-    rejected: int
-    errors: list[Rejection] = Field(description="The first 100 rejected rows.")
-    errors_truncated: bool = Field(description="More rows were rejected than listed.")
-    duplicates: int = Field(description="Events whose `event_id` was already stored.")
 
 
 UploadedFile = Annotated[UploadFile, File(description="CSV, JSON array or NDJSON; may be gzip.")]

@@ -1,8 +1,9 @@
 """What the client sends and gets back: the server's own request and answer models, and the
 few answers the server has no model for.
 
-The models are imported from the server's code, so the client and the server cannot drift
-apart; their JSON is exactly what the API answers (see ``/openapi.json``).
+The models are the ones the server's routes use, from ``lehnz.wire`` (importable without the
+server), so the client and the server cannot drift apart; their JSON is exactly what the API
+answers (see ``/openapi.json``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from lehnz.api.catalog import (
+from lehnz.catalog.models import ItemIn, UserIn
+from lehnz.events.models import EventIn
+from lehnz.wire.catalog import (
     ActivityOut,
     ErasureOut,
     EventPageOut,
@@ -20,9 +23,9 @@ from lehnz.api.catalog import (
     UpsertOut,
     UserOut,
 )
-from lehnz.api.events import Accepted
-from lehnz.api.models import ModelOut
-from lehnz.api.recommend import (
+from lehnz.wire.events import Accepted
+from lehnz.wire.models import ModelOut
+from lehnz.wire.recommend import (
     BasketRecommendations,
     BasketRequest,
     DocumentedRecommendation,
@@ -35,9 +38,7 @@ from lehnz.api.recommend import (
     SimilarItems,
     UserRecommendations,
 )
-from lehnz.api.uploads import EventImportReport, ImportReport, Rejection
-from lehnz.catalog.models import ItemIn, UserIn
-from lehnz.events.models import EventIn
+from lehnz.wire.uploads import EventImportReport, ImportReport, Rejection
 
 __all__ = [
     "Accepted",
