@@ -7,6 +7,11 @@ keyed path whose handler does almost nothing besides the key check (``POST
 same request without a key (refused before any key check).
 
     .venv/bin/python bench/auth_overhead.py
+
+Raw httpx on purpose, not ``lehnz.client``: the point is to isolate the server's key check,
+so both cases send the same empty array with nothing else of the client's work (encoding,
+reading the error into an exception) on the clock, and one of them goes without a key,
+which the client refuses to send at all (``MissingKeyError``).
 """
 
 from __future__ import annotations

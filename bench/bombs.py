@@ -6,6 +6,10 @@ a gzip bomb in one CSV cell and one NDJSON line, an unterminated JSON string, an
 flood. After each, the server must still answer ``/healthz``.
 
     .venv/bin/python bench/bombs.py [--cell-mb 1100] [--newlines-m 200]
+
+Raw httpx on purpose, not ``lehnz.client``: these are hostile files, not a store's back
+end, and what is measured and printed is the server's raw answer to each (its status and
+envelope, error or not), sent once, without the client's retries or exceptions.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ A probe user (new each time) sends one add_to_cart; the probe then polls /recomm
 the answer is personalised (the user's history reached the serving side). The time from
 the 202 to that answer is one sample.
 
+Everything after registration goes through ``lehnz.client`` (``track``, ``recommend``,
+uploads, ``users.get``, ``models.train``), as a store's back end would: one client per
+background thread, as each had its own httpx client before.
+
     .venv/bin/python bench/freshness.py --dataset ../shared/datasets/online-retail
 """
 
@@ -24,7 +28,10 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
+import harness
 from harness import register, serving
+
+from lehnz.client import LehnzError, NotFoundError
 
 
 def main() -> None:
@@ -40,37 +47,33 @@ def main() -> None:
     stop = threading.Event()
     ingested = [0]
     with serving(postgres=args.postgres, settings={"LEHNZ_TRAIN_CHECK_SECONDS": "86400"}) as server:
-        base = server.base
-        client = httpx.Client(base_url=base, timeout=600)
-        org = register(client)
-        sk, pk = org.secret, org.publishable
-        with (args.dataset / "items.csv").open("rb") as handle:
-            client.post("/api/v1/upload/items", headers=sk, files={"file": ("items.csv", handle)})
+        with httpx.Client(base_url=server.base, timeout=60) as http:
+            org = register(http)
+        client = harness.client(server, org, timeout=600)
+        client.uploads.items(args.dataset / "items.csv")
         with (args.dataset / "events.csv").open() as handle:
             rows = list(csv.DictReader(handle))[:50_000]
         history = "user_id,item_id,event_name,timestamp,session_id\n" + "".join(
             f"{r['user_id']},{r['item_id']},purchase,{r['timestamp']},{r['session_id']}\n"
             for r in rows
         )
-        client.post(
-            "/api/v1/upload/events", headers=sk, files={"file": ("events.csv", history.encode())}
-        )
+        client.uploads.events(history.encode(), filename="events.csv")
         last = rows[-1]["user_id"]
         expected = sum(1 for r in rows if r["user_id"] == last)
         while True:  # let the pipeline apply the history first
-            answer = client.get(f"/api/v1/users/{last}", headers=sk)
-            if (
-                answer.status_code == 200
-                and answer.json()["data"]["activity"]["events"] >= expected
-            ):
+            try:
+                activity = client.users.get(last).activity
+            except NotFoundError:
+                activity = None
+            if activity is not None and activity.events >= expected:
                 break
             time.sleep(0.5)
-        client.post("/api/v1/models/train", headers=sk).raise_for_status()
+        client.models.train()
         items = sorted({r["item_id"] for r in rows})
 
         def load(worker: int) -> None:
             rng = random.Random(worker)
-            with httpx.Client(base_url=base, timeout=600) as own:
+            with harness.client(server, org, timeout=600) as own:
                 while not stop.is_set():
                     batch = [
                         {
@@ -80,8 +83,11 @@ def main() -> None:
                         }
                         for _ in range(500)
                     ]
-                    if own.post("/api/v1/events/ingest", headers=pk, json=batch).status_code == 202:
+                    try:
+                        own.track(batch)
                         ingested[0] += 500
+                    except LehnzError:
+                        pass  # counted only when accepted, as before
                     stop.wait(args.pause)
 
         workers = [
@@ -96,11 +102,14 @@ def main() -> None:
         for n in range(args.samples):
             user = f"probe-{n}"
             event = {"user_id": user, "event_name": "add_to_cart", "item_id": rng.choice(items)}
-            assert client.post("/api/v1/events/ingest", headers=pk, json=event).status_code == 202
+            client.track(event)  # raises unless the server answered 202
             accepted = time.perf_counter()
             while True:
-                answer = client.post("/recommend", headers=pk, json={"user_id": user, "limit": 5})
-                if answer.json().get("source") == "personalized":
+                try:
+                    source = client.recommend(user, limit=5).source
+                except LehnzError:
+                    source = None  # not an answer yet: ask again, as before
+                if source == "personalized":
                     samples.append(time.perf_counter() - accepted)
                     break
                 if time.perf_counter() - accepted > 30:
@@ -108,6 +117,7 @@ def main() -> None:
                     break
         elapsed = time.perf_counter() - started
         stop.set()
+        client.close()
     ordered = sorted(samples)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     backend = "PostgreSQL" if args.postgres else "SQLite"

@@ -1,6 +1,11 @@
 """What every benchmark does first: start a real ``lehnz serve`` (SQLite in a fresh data
 directory, or a fresh PostgreSQL database), register an organisation with both keys, and
-stop everything afterwards."""
+stop everything afterwards.
+
+Registration and key creation (the developer token's paths) are not in ``lehnz.client``, so
+``register`` sends them with plain httpx; everything after that goes through the client a
+store's back end would use (``client``), except where a benchmark measures the server's raw
+cost on purpose (see the top of ``ingest.py``, ``auth_overhead.py`` and ``bombs.py``)."""
 
 from __future__ import annotations
 
@@ -17,10 +22,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
 from psycopg import sql
+
+from lehnz.client import Lehnz
 
 DOMAIN = {"X-Domain": "commerce"}
 # A benchmark sends far more than the default 1,000 requests per 15 minutes; it measures the
@@ -40,9 +48,13 @@ class Server:
 
 @dataclass
 class Organisation:
+    """The developer's headers, each key's headers (for raw httpx), and the keys."""
+
     developer: dict[str, str]
     secret: dict[str, str]
     publishable: dict[str, str]
+    secret_key: str
+    publishable_key: str
 
 
 def free_port() -> int:
@@ -133,7 +145,9 @@ def serving(
 
 
 def register(client: httpx.Client) -> Organisation:
-    token = client.post(
+    """A new organisation with a secret and a publishable key, through the developer paths
+    (raw httpx: the client does not cover them)."""
+    answer = client.post(
         "/api/v1/auth/register",
         headers=DOMAIN,
         json={
@@ -141,10 +155,33 @@ def register(client: httpx.Client) -> Organisation:
             "password": "benchmark",
             "organization_name": "Bench",
         },
-    ).json()["data"]["token"]
-    developer = {**DOMAIN, "Authorization": f"Bearer {token}"}
+    )
+    answer.raise_for_status()
+    developer = {**DOMAIN, "Authorization": f"Bearer {answer.json()['data']['token']}"}
     keys = {}
     for key_type in ("secret", "publishable"):
         answer = client.post("/api/v1/keys", headers=developer, json={"type": key_type})
-        keys[key_type] = {**DOMAIN, "X-API-KEY": answer.json()["data"]["key"]}
-    return Organisation(developer, keys["secret"], keys["publishable"])
+        answer.raise_for_status()
+        keys[key_type] = answer.json()["data"]["key"]
+    return Organisation(
+        developer,
+        {**DOMAIN, "X-API-KEY": keys["secret"]},
+        {**DOMAIN, "X-API-KEY": keys["publishable"]},
+        keys["secret"],
+        keys["publishable"],
+    )
+
+
+def client(server: Server | str, org: Organisation, **options: Any) -> Lehnz:
+    """A ``Lehnz`` client of ``server`` (or a base URL) with both of ``org``'s keys.
+
+    ``options`` go to ``Lehnz`` (``timeout``, ``recommendations_url``, ...). Retries are off
+    unless asked for: a benchmark stops at a failure, or counts it, instead of hiding it
+    (and the wait before a retry) in its numbers."""
+    options.setdefault("max_retries", 0)
+    return Lehnz(
+        publishable_key=org.publishable_key,
+        secret_key=org.secret_key,
+        base_url=server if isinstance(server, str) else server.base,
+        **options,
+    )

@@ -19,6 +19,11 @@ psycopg 3. No HTTP, no validation, no duplicate check: the ceiling the server wo
 Batches are JSON-encoded before the clock starts, so the clients spend their time on HTTP
 only. ``--clients threads`` (the default) runs the clients as threads of this process;
 ``--clients processes`` as separate processes, to see whether the client's GIL limits it.
+
+Raw httpx on purpose, not ``lehnz.client``: this measures the server's ingest throughput,
+so the bodies are serialised before the clock starts and sent as they are. The client would
+build and encode each batch (and give every event an ``event_id``) inside the timed loop,
+measuring itself as well. Registration is raw too (the client has no developer paths).
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ database, registers an organisation, and uploads ``items.csv`` then ``events.csv
     .venv/bin/python bench/upload.py --dataset ../shared/datasets/online-retail \
         --postgres postgresql://postgres@127.0.0.1:5432/test
 
-Peak memory is the server process's VmHWM (high-water resident set) from /proc.
+Peak memory is the server process's VmHWM (high-water resident set) from /proc. The files go
+through ``lehnz.client`` (``uploads.items``, ``uploads.events``), as a store's back end would
+send its nightly export.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
+import harness
 from harness import peak_rss_mb, register, serving
+
+from lehnz.client.types import EventImportReport, ImportReport
 
 
 def repeated(path: Path, times: int, directory: Path) -> Path:
@@ -49,32 +54,29 @@ def main() -> None:
     args = parser.parse_args()
     with serving(postgres=args.postgres) as server:
         baseline = peak_rss_mb(server.process.pid)
-        client = httpx.Client(base_url=server.base, timeout=3600)
-        org = register(client)
-        results = []
-        for kind in ("items", "events"):
-            path = args.dataset / f"{kind}.csv"
-            if kind == "events" and args.repeat > 1:
-                path = repeated(path, args.repeat, server.data_dir)
-            started = time.perf_counter()
-            with path.open("rb") as handle:
-                response = client.post(
-                    f"/api/v1/upload/{kind}",
-                    headers=org.secret,
-                    files={"file": (path.name, handle, "text/csv")},
+        with httpx.Client(base_url=server.base, timeout=60) as http:
+            org = register(http)
+        results: list[tuple[str, int, ImportReport | EventImportReport, float]] = []
+        with harness.client(server, org, timeout=3600) as lehnz:
+            for kind in ("items", "events"):
+                path = args.dataset / f"{kind}.csv"
+                if kind == "events" and args.repeat > 1:
+                    path = repeated(path, args.repeat, server.data_dir)
+                started = time.perf_counter()
+                report = (
+                    lehnz.uploads.items(path) if kind == "items" else lehnz.uploads.events(path)
                 )
-            elapsed = time.perf_counter() - started
-            response.raise_for_status()
-            results.append((kind, path.stat().st_size, response.json()["data"], elapsed))
+                elapsed = time.perf_counter() - started
+                results.append((kind, path.stat().st_size, report, elapsed))
         peak = peak_rss_mb(server.process.pid)
     backend = "PostgreSQL" if args.postgres else "SQLite"
     print(f"{backend}, {args.dataset.name}, {datetime.now(UTC):%Y-%m-%d}, {platform.node()}")
     print("| file | size | rows | imported | rejected | seconds | rows/s |")
     print("|---|---|---|---|---|---|---|")
-    for kind, size, data, elapsed in results:
+    for kind, size, report, elapsed in results:
         print(
-            f"| {kind} | {size / 1e6:.1f} MB | {data['rows']:,} | {data['imported']:,} | "
-            f"{data['rejected']:,} | {elapsed:.1f} | {data['rows'] / elapsed:,.0f} |"
+            f"| {kind} | {size / 1e6:.1f} MB | {report.rows:,} | {report.imported:,} | "
+            f"{report.rejected:,} | {elapsed:.1f} | {report.rows / elapsed:,.0f} |"
         )
     print(f"server peak RSS: {peak:.0f} MB (after start-up: {baseline:.0f} MB)")
 
