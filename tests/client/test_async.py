@@ -10,6 +10,7 @@ import pytest
 
 from lehnz.client import (
     APIConnectionError,
+    APITimeoutError,
     AsyncLehnz,
     BadRequestError,
     MissingKeyError,
@@ -74,5 +75,18 @@ def test_the_async_client_does_what_the_sync_one_does(server: str, org: Tenant) 
             assert (await mine.recommend("u")).all_item_ids is not None
             await mine.close()
             assert not http.is_closed
+
+    asyncio.run(scenario())
+
+
+def test_the_async_client_raises_a_timeout_on_a_slow_answer(server: str, org: Tenant) -> None:
+    async def scenario() -> None:
+        timeout = httpx.Timeout(5.0, read=0.001)
+        async with AsyncLehnz(
+            secret_key=org.secret, base_url=server, timeout=timeout, max_retries=0
+        ) as quick:
+            with pytest.raises(APITimeoutError) as error:
+                await quick.models.train()
+            assert isinstance(error.value, APIConnectionError) and error.value.status is None
 
     asyncio.run(scenario())

@@ -308,3 +308,22 @@ def test_bench_quality_over_http_goes_through_the_client(server: str, tmp_path: 
     assert over_http["lehnz_model"]["trained_on"]["events"] == 192
     assert over_http["results"].keys() == in_process["results"].keys()
     assert over_http["basket"]["baskets"] > 0 and over_http["session"]["pairs"] > 0
+
+
+def test_a_timed_out_training_is_not_sent_again_but_a_read_is(server: str, org: Tenant) -> None:
+    """Training may have started although no answer came: repeating it would train twice.
+    A read is safe to repeat, and is. Every request sent is counted on the wire."""
+    sent: list[str] = []
+    hooks = {"request": [lambda request: sent.append(request.url.path)]}
+    timeout = httpx.Timeout(5.0, read=0.001)
+    with (
+        httpx.Client(event_hooks=hooks) as http,
+        Lehnz(secret_key=org.secret, base_url=server, timeout=timeout, http_client=http) as quick,
+    ):
+        with pytest.raises(APITimeoutError):
+            quick.models.train()
+        assert sent == ["/api/v1/models/train"]
+        sent.clear()
+        with pytest.raises(APITimeoutError):
+            quick.users.events("nobody-in-particular")
+        assert len(sent) == 3  # max_retries=2 by default

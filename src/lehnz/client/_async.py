@@ -111,7 +111,9 @@ class AsyncLehnz:
             finally:
                 if call.upload is not None:
                     call.upload.close()
-            delay = _core.retry_delay(error, attempt, self._config.max_retries)
+            delay = _core.retry_delay(
+                error, attempt, self._config.max_retries, idempotent=call.idempotent
+            )
             if delay is None:
                 raise error
             await asyncio.sleep(delay)

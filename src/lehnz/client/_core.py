@@ -121,6 +121,10 @@ class Call(Generic[T]):
     body: bytes | None = None
     params: dict[str, str | int] = field(default_factory=dict)
     upload: Upload | None = None
+    #: False for a call that may have done its work even when no answer came back (an event
+    #: upload's rows may lack ``event_id``; a training run): repeated only when the server
+    #: says it refused it (429, or 503 with ``Retry-After``), as the TypeScript SDK does.
+    idempotent: bool = True
 
 
 def path_id(value: str) -> str:
@@ -316,11 +320,12 @@ def upload_events(file: FileInput, filename: str | None, strict: bool) -> Call[E
         _data(EventImportReport),
         params={"strict": "true"} if strict else {},
         upload=Upload(file, filename),
+        idempotent=False,
     )
 
 
 def train() -> Call[ModelOut]:
-    return Call("POST", "ingestion", "/models/train", "secret", _data(ModelOut))
+    return Call("POST", "ingestion", "/models/train", "secret", _data(ModelOut), idempotent=False)
 
 
 def list_models() -> Call[ModelList]:
@@ -433,15 +438,20 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     return None
 
 
-def retry_delay(error: Exception, attempt: int, max_retries: int) -> float | None:
+def retry_delay(
+    error: Exception, attempt: int, max_retries: int, *, idempotent: bool = True
+) -> float | None:
     """Seconds to wait before attempt ``attempt + 1``, or ``None`` to give up and raise.
 
     Connection errors, timeouts and the statuses of ``RETRY_STATUSES`` are retried, up to
     ``max_retries`` times: after what ``Retry-After`` (or ``RateLimit-Reset``) says when the
     answer has it, else after an exponential backoff (0.5 s, 1 s, 2 s, ... up to 8 s), with
-    jitter so that many clients do not come back at the same instant.
+    jitter so that many clients do not come back at the same instant. A call that is not
+    idempotent is repeated only after a refusal: a 429, or a 503 with ``Retry-After``.
     """
     if attempt >= max_retries:
+        return None
+    if not idempotent and not _refused_before_work(error):
         return None
     if isinstance(error, APIStatusError):
         if error.status not in RETRY_STATUSES:
@@ -453,6 +463,12 @@ def retry_delay(error: Exception, attempt: int, max_retries: int) -> float | Non
             return wait + random.uniform(0, min(1.0, 0.1 * wait + 0.05))
     backoff = min(INITIAL_BACKOFF * 2.0**attempt, MAX_BACKOFF)
     return backoff * random.uniform(0.75, 1.0)
+
+
+def _refused_before_work(error: Exception) -> bool:
+    return isinstance(error, APIStatusError) and (
+        error.status == 429 or (error.status == 503 and "retry-after" in error.headers)
+    )
 
 
 def upload_files(call: Call[Any]) -> dict[str, tuple[str, bytes | IO[bytes]]] | None:
