@@ -19,7 +19,10 @@ export interface QueueOptions {
   onError?: (error: unknown, events: TrackEvent[]) => void;
 }
 
-/** Browsers allow at most 64 KiB of `keepalive` bodies in flight: page-hide batches stay under this. */
+/**
+ * Browsers allow at most 64 KiB of `keepalive` bodies in flight per page (Chromium rejects a
+ * fetch over it with "Failed to fetch"): page-hide sends stay under this, all together.
+ */
 const KEEPALIVE_BYTES = 60_000;
 const MAX_BATCH = 1000;
 
@@ -31,7 +34,9 @@ export class EventQueue {
   private readonly flushAt: number;
   private readonly maxQueueSize: number;
   private readonly onError: (error: unknown, events: TrackEvent[]) => void;
-  private readonly onHidden: () => void;
+  private readonly onHidden: (event: Event) => void;
+  /** Bytes of keepalive bodies sent and not yet answered. */
+  private keepaliveBytes = 0;
 
   constructor(
     private readonly client: Lehnz,
@@ -50,9 +55,11 @@ export class EventQueue {
       // Do not keep a Node process alive for the timer.
       (this.timer as { unref?: () => void }).unref?.();
     }
-    this.onHidden = () => {
+    // `pagehide` comes before the document is `hidden` (HTML's unload steps; Chromium too):
+    // it flushes whatever the visibility; `visibilitychange` flushes when hidden.
+    this.onHidden = (event) => {
       const doc = (globalThis as { document?: Document }).document;
-      if (!doc || doc.visibilityState === 'hidden') this.flushOnHide();
+      if (event?.type === 'pagehide' || !doc || doc.visibilityState === 'hidden') this.flushOnHide();
     };
     const target = globalThis as { addEventListener?: typeof addEventListener; document?: Document };
     target.document?.addEventListener('visibilitychange', this.onHidden);
@@ -96,26 +103,49 @@ export class EventQueue {
     return this.sending;
   }
 
-  /** On page hide: send what waits now, with `keepalive`, in bodies small enough for it. */
+  /**
+   * On page hide: send what waits now, with `keepalive`, in bodies that together stay under
+   * the browser's keepalive limit; the rest (if any) is sent at once without `keepalive`: it
+   * arrives if the page stays (a hidden tab) and, leaving, if it goes out before the page is
+   * torn down.
+   */
   private flushOnHide(): void {
     const events = this.buffer.splice(0);
+    const encoder = typeof TextEncoder === 'function' ? new TextEncoder() : undefined;
+    let budget = KEEPALIVE_BYTES - this.keepaliveBytes;
     let batch: TrackEvent[] = [];
     let bytes = 2;
     const send = (): void => {
       const sent = batch;
-      this.client.track(sent, { keepalive: true, maxRetries: 0 }).catch((error: unknown) => this.onError(error, sent));
+      const size = bytes;
+      this.keepaliveBytes += size;
+      this.client
+        .track(sent, { keepalive: true, maxRetries: 0 })
+        .catch((error: unknown) => this.onError(error, sent))
+        .finally(() => {
+          this.keepaliveBytes -= size;
+        });
     };
-    for (const event of events) {
-      const size = JSON.stringify(event).length + 1;
-      if (batch.length > 0 && (bytes + size > KEEPALIVE_BYTES || batch.length >= MAX_BATCH)) {
+    let i = 0;
+    for (; i < events.length; i++) {
+      const event = events[i] as TrackEvent;
+      const json = JSON.stringify(event);
+      const size = (encoder ? encoder.encode(json).length : json.length * 3) + 1;
+      if (batch.length > 0 && (bytes + size > budget || batch.length >= MAX_BATCH)) {
         send();
+        budget -= bytes;
         batch = [];
         bytes = 2;
       }
+      if (bytes + size > budget) break;
       batch.push(event);
       bytes += size;
     }
     if (batch.length > 0) send();
+    for (let start = i; start < events.length; start += MAX_BATCH) {
+      const rest = events.slice(start, start + MAX_BATCH);
+      this.client.track(rest).catch((error: unknown) => this.onError(error, rest));
+    }
   }
 
   /** Sends what waits and stops the timer and the page listeners. */

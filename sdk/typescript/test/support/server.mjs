@@ -1,5 +1,7 @@
 // A real `lehnz serve` for the tests: started on a free port with its own data directory,
 // logged to a file (shown when it fails to start), stopped when the test file ends.
+// Given `{ dataDir }`, it runs on that directory instead, which it leaves in place when it
+// stops (so that a second server can start on the first one's data).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -21,8 +23,8 @@ export function freePort() {
   });
 }
 
-export async function startServer(env = {}) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'lehnz-sdk-test-'));
+export async function startServer(env = {}, { dataDir: given } = {}) {
+  const dataDir = given ?? mkdtempSync(join(tmpdir(), 'lehnz-sdk-test-'));
   const port = await freePort();
   const logPath = join(dataDir, 'server.log');
   const log = openSync(logPath, 'w');
@@ -54,15 +56,19 @@ export async function startServer(env = {}) {
   }
   return {
     url,
+    logPath,
+    /** The server's output so far: its access lines (`"POST /recommend HTTP/1.1" 503 ...`) included. */
+    log: () => readFileSync(logPath, 'utf8'),
     async stop() {
-      if (child.exitCode === null) {
+      // Once stopped by its signal, a process has exitCode null and signalCode set: no second wait.
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
         await exited;
         clearTimeout(timer);
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      if (given === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
