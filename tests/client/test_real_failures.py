@@ -103,5 +103,6 @@ def test_503_retry_after_is_waited_out_before_the_last_attempt(refusing: Refusin
         elapsed = time.monotonic() - started
     assert_refused(error.value)
     assert refusing.answered("GET", "/api/v1/models", 503) - seen == 2
-    # Retry-After: 5, plus up to 0.55 s of jitter, then one more attempt.
-    assert 5.0 <= elapsed < 8.0, elapsed
+    # Retry-After: 5, plus up to 0.55 s of jitter, then one more attempt; the upper bound is
+    # loose, since CI machines are busy, and the attempts are counted above.
+    assert 5.0 <= elapsed < 20.0, elapsed

@@ -69,7 +69,7 @@ test('APITimeoutError when no answer comes within timeoutMs', async () => {
   const error = await sdk.recommend({ user_id: 'x' }).catch((e) => e);
   assert.ok(error instanceof APITimeoutError, String(error));
   assert.equal(error.status, undefined);
-  assert.ok(Date.now() - started < 1000);
+  assert.ok(Date.now() - started < 5000); // gave up long before "never" (loose: busy machines)
   stub.closeAllConnections();
 });
 
