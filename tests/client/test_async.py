@@ -81,7 +81,7 @@ def test_the_async_client_does_what_the_sync_one_does(server: str, org: Tenant) 
 
 def test_the_async_client_raises_a_timeout_on_a_slow_answer(server: str, org: Tenant) -> None:
     async def scenario() -> None:
-        timeout = httpx.Timeout(5.0, read=0.001)
+        timeout = httpx.Timeout(5.0, read=0.0001)
         async with AsyncLehnz(
             secret_key=org.secret, base_url=server, timeout=timeout, max_retries=0
         ) as quick:

@@ -263,7 +263,7 @@ def test_connection_errors_are_retried_then_raised() -> None:
 
 
 def test_a_slow_answer_raises_a_timeout(server: str, org: Tenant) -> None:
-    timeout = httpx.Timeout(5.0, read=0.001)
+    timeout = httpx.Timeout(5.0, read=0.0001)
     with Lehnz(secret_key=org.secret, base_url=server, timeout=timeout, max_retries=0) as quick:
         with pytest.raises(APITimeoutError) as error:
             quick.models.train()
@@ -315,7 +315,7 @@ def test_a_timed_out_training_is_not_sent_again_but_a_read_is(server: str, org: 
     A read is safe to repeat, and is. Every request sent is counted on the wire."""
     sent: list[str] = []
     hooks = {"request": [lambda request: sent.append(request.url.path)]}
-    timeout = httpx.Timeout(5.0, read=0.001)
+    timeout = httpx.Timeout(5.0, read=0.0001)
     with (
         httpx.Client(event_hooks=hooks) as http,
         Lehnz(secret_key=org.secret, base_url=server, timeout=timeout, http_client=http) as quick,
