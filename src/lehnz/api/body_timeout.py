@@ -40,7 +40,9 @@ class BodyTimeoutMiddleware:
             if body_complete:
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), self.timeout_seconds)
+                # asyncio.timeout, not wait_for: no task per read on the ingest path.
+                async with asyncio.timeout(self.timeout_seconds):
+                    message = await receive()
             except TimeoutError:
                 timed_out = True
                 if not response_started:

@@ -85,10 +85,11 @@ def _problems(body: bytes, root: str) -> list[str]:
 def _encoding_or_depth_problem(body: bytes) -> str | None:
     if b"\x00" in body:  # raw NUL bytes: UTF-16 or UTF-32 (UTF-8 JSON never has one)
         return f"body: {_UTF8_REASON}"
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return f"body: {_UTF8_REASON}; invalid byte at position {exc.start}"
+    if not body.isascii():  # ASCII is UTF-8; only other bodies need the (copying) decode
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return f"body: {_UTF8_REASON}; invalid byte at position {exc.start}"
     if json_depth_exceeds(body, MAX_JSON_DEPTH):
         return f"body: JSON nested deeper than {MAX_JSON_DEPTH} levels"
     return None

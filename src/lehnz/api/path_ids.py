@@ -73,6 +73,7 @@ class PathIdMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path = scope.get("raw_path")
-        if scope["type"] in ("http", "websocket") and raw_path:
+        # Without an escape the server's decoded path is already the same: most requests.
+        if scope["type"] in ("http", "websocket") and raw_path and b"%" in raw_path:
             scope["path"] = route_path(raw_path)
         await self.app(scope, receive, send)
