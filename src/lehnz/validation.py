@@ -21,8 +21,10 @@ MAX_REPORTED = 20
 #: Deeper JSON is refused: no shop's data nests this far, and parsers recurse per level.
 MAX_JSON_DEPTH = 64
 
-# A JSON string, escapes included: brackets inside one do not nest anything.
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+# A JSON string, escapes included: brackets inside one do not nest anything. The closing
+# quote is optional so that an unterminated string is consumed once, to the end: with it
+# required, the search would start again at every quote inside, quadratic in the body.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?')
 
 
 def json_depth_exceeds(body: bytes, limit: int) -> bool:

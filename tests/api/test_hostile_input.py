@@ -154,6 +154,16 @@ CASES = [
             ),
         )
     ),
+    # An unterminated string of escaped quotes (2 MB): a depth check quadratic in it would
+    # take hours here; a linear one takes milliseconds.
+    Case(
+        "ingest unterminated string of 1,000,000 escaped quotes",
+        INGEST,
+        "publishable",
+        ("nested deeper",),
+        content=b"[" * (MAX_JSON_DEPTH + 1) + b'"' + b'\\"' * 1_000_000,
+        headers=JSON,
+    ),
     # Bodies over the limit with no Content-Length.
     *(
         Case(
