@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from lehnz.api.deps import RuntimeDep
-from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
+from lehnz.api.envelope import Envelope, ok
 from lehnz.api.schemas import LoginRequest, LoginResult, RegisterRequest, RegisterResult
 from lehnz.errors import RegistrationClosed
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
 async def require_open_registration(runtime: RuntimeDep) -> None:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from lehnz.api import path_ids  # noqa: F401  (registers the {…:id} path convertor)
 from lehnz.api.batch_body import RawJson, one_or_many
 from lehnz.api.deps import RuntimeDep, SecretKey
-from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
+from lehnz.api.envelope import Envelope, ok
 from lehnz.catalog.models import ItemIn, UserIn
 from lehnz.catalog.service import UpsertResult
 from lehnz.errors import NotFound
@@ -27,7 +27,7 @@ from lehnz.wire.catalog import (
     UserOut,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["catalog"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
 MAX_BATCH = 10_000
 _CREDENTIAL = "**Credential: secret key** (`X-API-KEY: lehnz_sk_…`). "

@@ -60,18 +60,6 @@ def error_response(exc: LehnzError) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers or None)
 
 
-#: The documented error shape, for the OpenAPI ``responses`` of every route.
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorEnvelope, "description": description}
-    for status, description in {
-        400: "Validation error or missing X-Domain header",
-        401: "Missing or invalid credential",
-        403: "Wrong key type for this endpoint",
-        429: "Request limit reached; see the RateLimit-* and Retry-After headers",
-    }.items()
-}
-
-
 def format_location(location: Sequence[int | str], *, root: str | None = None) -> str:
     """``("body", 3, "event_name")`` → ``events[3].event_name`` (with ``root="events"``)."""
     source, *parts = location or ("body",)

@@ -7,11 +7,11 @@ from starlette.concurrency import run_in_threadpool
 
 from lehnz.api.batch_body import one_or_many, read_batch
 from lehnz.api.deps import PublishableKey, RuntimeDep
-from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
+from lehnz.api.envelope import Envelope, ok
 from lehnz.events.models import EventIn
 from lehnz.wire.events import Accepted
 
-router = APIRouter(prefix="/api/v1/events", tags=["events"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
 MAX_BATCH = 1_000
 

@@ -6,11 +6,11 @@ from fastapi import APIRouter, Body
 
 from lehnz.api import path_ids  # noqa: F401  (registers the {…:id} path convertor)
 from lehnz.api.deps import Developer, RuntimeDep
-from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
+from lehnz.api.envelope import Envelope, ok
 from lehnz.api.schemas import CreateKeyRequest, IssuedKeyOut, KeyList, KeyOut, RotateKeyRequest
 from lehnz.auth.service import IssuedKey
 
-router = APIRouter(prefix="/api/v1/keys", tags=["keys"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
 
 _CREDENTIAL = "**Credential: developer token** (`Authorization: Bearer <JWT>`). "
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from lehnz.api.deps import RuntimeDep, SecretKey
-from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
+from lehnz.api.envelope import Envelope, ok
 from lehnz.store.training import ModelRow
 from lehnz.wire.models import ModelOut
 
-router = APIRouter(prefix="/api/v1/models", tags=["models"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/models", tags=["models"])
 
 _CREDENTIAL = "**Credential: secret key** (`X-API-KEY: lehnz_sk_…`). "
 

@@ -30,6 +30,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from lehnz.api.deps import DOMAIN
+from lehnz.api.envelope import ErrorEnvelope
 from lehnz.timestamps import EARLIEST_EPOCH, LATEST_EPOCH
 
 #: (method, path) -> operationId.
@@ -266,6 +267,8 @@ def _walk(node: Any) -> Any:
 
 def refine(document: dict[str, Any]) -> dict[str, Any]:
     """Settle what FastAPI cannot know (see the module's description), in place."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas["ErrorEnvelope"] = ErrorEnvelope.model_json_schema()
     for path, item in document.get("paths", {}).items():
         for method in _METHODS:
             operation = item.get(method)

@@ -9,7 +9,6 @@ from pydantic import BaseModel
 
 from lehnz.api import path_ids  # noqa: F401  (registers the {…:id} path convertor)
 from lehnz.api.deps import PublishableKey, RuntimeDep
-from lehnz.api.envelope import ERROR_RESPONSES
 from lehnz.serving.filters import parse_filters
 from lehnz.serving.recommender import ListOptions, RankedPage
 from lehnz.wire.recommend import (
@@ -28,7 +27,7 @@ from lehnz.wire.recommend import (
     UserRecommendations,
 )
 
-router = APIRouter(tags=["recommendations"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["recommendations"])
 
 _CREDENTIAL = "**Credential: publishable key** (`X-API-KEY: lehnz_pk_…`). "
 

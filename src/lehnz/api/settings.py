@@ -8,12 +8,12 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field
 
 from lehnz.api.deps import Developer, RuntimeDep
-from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
+from lehnz.api.envelope import Envelope, ok
 from lehnz.catalog.models import NOT_BLANK
 from lehnz.pipeline.weights import STANDARD_FAMILIES
 from lehnz.settings_service import MAX_CUSTOM_EVENTS
 
-router = APIRouter(prefix="/api/v1/settings", tags=["settings"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/settings", tags=["settings"])
 
 _CREDENTIAL = "**Credential: developer token** (`Authorization: Bearer <JWT>`). "
 

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from lehnz.api.deps import Developer, RuntimeDep
-from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
+from lehnz.api.envelope import Envelope, ok
 from lehnz.timestamps import EARLIEST, WindowBound
 
 _BOUND = "ISO 8601 date or date-time (no zone is UTC), or epoch seconds; clamped to 1970-9999"
 
-router = APIRouter(prefix="/api/v1/stats", tags=["stats"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/stats", tags=["stats"])
 
 
 class AttributionOut(BaseModel):

@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Query, UploadFile
 
 from lehnz.api.deps import RuntimeDep, SecretKey
-from lehnz.api.envelope import ERROR_RESPONSES, Envelope, ok
+from lehnz.api.envelope import Envelope, ok
 from lehnz.errors import BadRequest, PayloadTooLarge
 from lehnz.imports.importer import FileTooLarge, UnreadableFile
 from lehnz.imports.rows import Kind
 from lehnz.wire.uploads import EventImportReport, ImportReport
 
-router = APIRouter(prefix="/api/v1/upload", tags=["uploads"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1/upload", tags=["uploads"])
 
 _DESCRIPTION = (
     "**Credential: secret key** (`X-API-KEY: lehnz_sk_…`). Multipart field `file`: a CSV with "
