@@ -23,6 +23,7 @@ from lehnz.api.rate_limit_headers import RateLimitHeadersMiddleware
 from lehnz.config import Settings
 from lehnz.pipeline.worker import PipelineRunner
 from lehnz.runtime import Runtime, build_runtime
+from lehnz.web import install_dashboard
 
 DESCRIPTION = """
 Recommendations for online stores. Every API path needs `X-Domain: commerce`; each path's
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.include_router(settings_api.router, dependencies=api)
         app.include_router(stats.router, dependencies=api)
         app.include_router(models.router, dependencies=api)
+        install_dashboard(app)
     if settings.service in ("all", "recommendations"):
         app.include_router(recommend.router, dependencies=api)
     app.include_router(health.router)

@@ -12,6 +12,7 @@ import redis
 
 from lehnz.auth.key_verifier import KeyVerifier
 from lehnz.auth.service import AccountService, KeyService
+from lehnz.auth.sessions import SessionService
 from lehnz.catalog.service import CatalogService
 from lehnz.config import Settings
 from lehnz.events.history import EventHistory
@@ -40,6 +41,7 @@ class Runtime:
     store: Store
     verifier: KeyVerifier
     accounts: AccountService
+    sessions: SessionService
     keys: KeyService
     catalog: CatalogService
     events: EventLog
@@ -127,6 +129,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         store=store,
         verifier=verifier,
         accounts=AccountService(store, secret=secret, token_ttl_seconds=settings.jwt_ttl_seconds),
+        sessions=SessionService(store, ttl_seconds=settings.jwt_ttl_seconds),
         keys=KeyService(store, notices),
         catalog=CatalogService(store, catalog_changed),
         events=events,

@@ -62,13 +62,18 @@ class AccountService:
 
     def login(self, *, email: str, password: str) -> tuple[str, datetime]:
         """A fresh token; the same ``Unauthorized`` for an unknown e-mail and a wrong password."""
+        identity = self.authenticate(email=email, password=password)
+        return issue_token(identity, secret=self._secret, ttl_seconds=self._ttl)
+
+    def authenticate(self, *, email: str, password: str) -> DeveloperIdentity:
+        """Who these credentials belong to, for the API's token and the dashboard's session
+        alike; the same ``Unauthorized`` for an unknown e-mail and a wrong password."""
         with self._store.read() as connection:
             developer = account_queries.find_developer_by_email(connection, normalise_email(email))
         if not verify_password(developer.password_hash if developer else None, password):
             raise Unauthorized("Invalid email or password")
         assert developer is not None
-        identity = DeveloperIdentity(developer.id, developer.organization_id)
-        return issue_token(identity, secret=self._secret, ttl_seconds=self._ttl)
+        return DeveloperIdentity(developer.id, developer.organization_id)
 
 
 class KeyService:

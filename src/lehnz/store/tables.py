@@ -86,6 +86,29 @@ api_keys = Table(
     Column("expires_at", UTCDateTime, nullable=True),
 )
 
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    # SHA-256 of the cookie's random token, like api_keys.key_hash: a stolen database holds
+    # no usable session.
+    Column("token_hash", String(64), primary_key=True),
+    Column(
+        "developer_id",
+        String(ID),
+        ForeignKey("developers.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column(
+        "organization_id",
+        String(ID),
+        ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
 items = Table(
     "items",
     metadata,

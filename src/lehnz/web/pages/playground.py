@@ -1,0 +1,7 @@
+"""The playground page (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
