@@ -282,3 +282,34 @@ def test_events_carrying_a_recommendation_id_are_credited_to_it(api):
         400,
         "end",
     )
+
+
+def test_a_click_sent_right_after_its_list_is_still_credited(api):
+    """The list is logged in the background (every 0.5 s) while the click may reach the
+    pipeline at once: the pipeline waits for the cited list instead of crediting nothing."""
+    org = tenant(api)
+    api.post(
+        "/api/v1/items",
+        headers=org.secret_headers,
+        json=[{"item_id": f"i{n}", "attributes": {"price": 3}} for n in range(5)],
+    )
+    for attempt in range(3):  # the race is lost only when the pipeline runs first
+        served = api.post(
+            "/recommend",
+            headers=org.publishable_headers,
+            json={"user_id": f"quick-{attempt}", "placement": "instant"},
+        ).json()
+        ingest(
+            api,
+            org,
+            {
+                "user_id": f"quick-{attempt}",
+                "event_name": "click",
+                "item_id": served["all_item_ids"][0],
+                "recommendation_id": served["recommendation_id"],
+            },
+        )
+    eventually(lambda: _applied(api, org), timeout=10)
+    stats = api.get("/api/v1/stats/attribution", headers=org.account.headers).json()["data"]
+    (row,) = stats["rows"]
+    assert (row["placement"], row["impressions"], row["clicks"]) == ("instant", 3, 3)

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -48,6 +48,30 @@ class _Batch:
     sources: dict[str, tuple[str, str | None]]
     attributions: list[dict[str, Any]]
     merges: list[tuple[str, str, datetime]] = field(default_factory=list)
+
+
+#: How long an event citing a list not yet in the recommendation log waits for it: the log
+#: is written in the background every 0.5 s (``RecommendationLog``), so a click sent within
+#: that time of its list would otherwise find no list and go uncredited for good.
+LOG_GRACE = timedelta(seconds=2)
+
+
+def _before_unlogged_citation(
+    events: list[StoredEvent], sources: dict[str, tuple[str, str | None]], *, now: datetime
+) -> list[StoredEvent]:
+    """``events`` up to the first that cites a lehnz list not logged yet while the list may
+    still be on its way; the rest wait for the next pass. An id that was never lehnz's, or
+    an event older than ``LOG_GRACE``, waits for nothing."""
+    for index, event in enumerate(events):
+        cited = event.recommendation_id
+        if (
+            cited
+            and cited.startswith("rec_")
+            and cited not in sources
+            and now - event.received_at < LOG_GRACE
+        ):
+            return events[:index]
+    return events
 
 
 class Pipeline:
@@ -156,7 +180,11 @@ class Pipeline:
         )
         if not events:
             return None
-        return events, self._read(connection, organization_id, events)
+        batch = self._read(connection, organization_id, events)
+        events = _before_unlogged_citation(events, batch.sources, now=utcnow())
+        if not events:
+            return None
+        return events, batch
 
     def _fold_all(self, organization_id: str, events: list[StoredEvent], batch: _Batch) -> None:
         for event in events:
