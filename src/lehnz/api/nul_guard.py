@@ -1,4 +1,5 @@
-"""Refusing JSON bodies lehnz could not parse safely or store the same on both databases.
+"""Refusing JSON bodies lehnz could not parse safely or store the same on both databases
+(and the dashboard's URL-encoded forms: UTF-8 and no NUL, see ``_form_problems``).
 
 Checked once, at the door, before any handler or parser sees the body:
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,6 +32,8 @@ from lehnz.validation import MAX_JSON_DEPTH, NUL_REASON, json_depth_exceeds, nul
 _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 _UTF8_REASON = "JSON must be encoded as UTF-8 (RFC 8259)"
+_FORM_REASON = "must be URL-encoded UTF-8, as browsers send forms"
+_JSON, _FORM = b"application/json", b"application/x-www-form-urlencoded"
 #: Methods whose body FastAPI parses; multipart uploads are read by their own importer.
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -49,7 +53,8 @@ class NulGuardMiddleware:
             error = ValidationFailed([f"url: {NUL_REASON}"])
             await error_response(error)(scope, receive, send)
             return
-        if not _is_json(scope):
+        media = _body_media(scope)
+        if media is None:
             await self.app(scope, receive, send)
             return
         chunks, more = [], True
@@ -61,6 +66,13 @@ class NulGuardMiddleware:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        if media == _FORM:
+            problems = _form_problems(body)
+            if problems:
+                await error_response(ValidationFailed(problems))(scope, receive, send)
+                return
+            await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
+            return
         problem = _encoding_or_depth_problem(body)
         if problem:
             await error_response(ValidationFailed([problem]))(scope, receive, send)
@@ -95,14 +107,40 @@ def _encoding_or_depth_problem(body: bytes) -> str | None:
     return None
 
 
-def _is_json(scope: Scope) -> bool:
+def _form_problems(body: bytes) -> list[str]:
+    """A dashboard form's body: ASCII with UTF-8 percent-escapes, as browsers send it, and no
+    NUL. Starlette's parser would take stray bytes as Latin-1 and bad escapes as U+FFFD."""
+    if not body.isascii():
+        return [f"form: {_FORM_REASON}"]
+    problems = []
+    for pair in body.split(b"&"):
+        name, _, value = pair.decode("ascii").partition("=")
+        try:
+            field = unquote_plus(name, errors="strict")
+            text = unquote_plus(value, errors="strict")
+        except UnicodeDecodeError:
+            problems.append(f"{_field_name(name)}: {_FORM_REASON}")
+            continue
+        if "\x00" in field or "\x00" in text:
+            problems.append(f"{_field_name(field)}: {NUL_REASON}")
+    return problems
+
+
+def _field_name(name: str) -> str:
+    return name[:64] if name[:64].isprintable() else repr(name[:64])
+
+
+def _body_media(scope: Scope) -> bytes | None:
+    """``_JSON`` or ``_FORM`` for a body this guard checks; ``None`` for any other."""
     if scope["method"] not in _BODY_METHODS or scope["path"].startswith("/api/v1/upload/"):
-        return False
+        return None
     for name, value in scope["headers"]:
         if name == b"content-type":
             media: bytes = value.split(b";", 1)[0].strip().lower()
-            return media == b"application/json" or media.endswith(b"+json")
-    return True  # no Content-Type: FastAPI parses the body as JSON
+            if media == _FORM:
+                return _FORM
+            return _JSON if media == b"application/json" or media.endswith(b"+json") else None
+    return _JSON  # no Content-Type: FastAPI parses the body as JSON
 
 
 def _replay(messages: list[Message], then: Receive) -> Receive:

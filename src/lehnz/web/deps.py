@@ -16,6 +16,7 @@ from lehnz.errors import Forbidden, RateLimited, Unauthorized
 from lehnz.runtime import Runtime
 from lehnz.store.sessions import SessionRecord
 from lehnz.web import csrf
+from lehnz.web.forms import checked_form
 from lehnz.web.templating import SESSION_COOKIE
 
 
@@ -43,13 +44,13 @@ def signed_in(request: Request) -> SessionRecord:
 
 
 async def check_csrf(request: Request) -> None:
-    """A post's token: the form's ``csrf_token`` field or the ``X-CSRF-Token`` header."""
+    """A post's token: the form's ``csrf_token`` field or the ``X-CSRF-Token`` header.
+
+    The form is checked on the way (``checked_form``): every dashboard post goes through here.
+    """
     submitted = request.headers.get(csrf.HEADER)
-    content_type = request.headers.get("content-type", "")
-    if submitted is None and content_type.startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
-        form = await request.form()  # Starlette keeps it: the handler's fields read the same
+    form = await checked_form(request)
+    if submitted is None and form is not None:
         value = form.get(csrf.FIELD)
         submitted = value if isinstance(value, str) else None
     secret = runtime_of(request).jwt_secret
