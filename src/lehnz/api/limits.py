@@ -14,7 +14,7 @@ CATALOG_LIMIT = 64 * MiB
 
 
 def body_limit(path: str, upload_limit: int) -> int:
-    if path.startswith("/api/v1/upload/"):
+    if path.startswith("/api/v1/upload/") or path == "/catalog/upload":
         return upload_limit  # streamed to a temporary file, not held in memory
     if path in ("/api/v1/items", "/api/v1/users"):
         return CATALOG_LIMIT  # 10,000 objects per batch
