@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from lehnz.api import path_ids  # noqa: F401  (registers the {…:id} path convertor)
 from lehnz.api.deps import PublishableKey, RuntimeDep
+from lehnz.runtime import Runtime
 from lehnz.serving.filters import parse_filters
 from lehnz.serving.recommender import ListOptions, RankedPage
 from lehnz.wire.recommend import (
@@ -93,9 +94,19 @@ def _dump(answer: RecommendationAnswer, include_attributes: bool) -> dict[str, A
     "the cart), `pdp` (blends in items like the last one viewed), or any string (as home).",
 )
 def recommend(body: RecommendRequest, key: PublishableKey, runtime: RuntimeDep) -> dict[str, Any]:
+    return serve_recommend(runtime, key.organization_id, body)
+
+
+# The answers, apart from the HTTP handlers: the dashboard's playground serves (and logs) the
+# very same lists, so each rule is written once.
+
+
+def serve_recommend(
+    runtime: Runtime, organization_id: str, body: RecommendRequest
+) -> dict[str, Any]:
     options = _options(body, body.limit)
     page = runtime.recommender.for_user(
-        organization_id=key.organization_id,
+        organization_id=organization_id,
         user_id=body.user_id,
         options=options,
         placement=body.placement,
@@ -118,9 +129,15 @@ def recommend(body: RecommendRequest, key: PublishableKey, runtime: RuntimeDep) 
 def price_optimized(
     body: PriceOptimizedRequest, key: PublishableKey, runtime: RuntimeDep
 ) -> dict[str, Any]:
+    return serve_price_optimized(runtime, key.organization_id, body)
+
+
+def serve_price_optimized(
+    runtime: Runtime, organization_id: str, body: PriceOptimizedRequest
+) -> dict[str, Any]:
     options = _options(body, body.limit)
     page = runtime.recommender.for_user(
-        organization_id=key.organization_id,
+        organization_id=organization_id,
         user_id=body.user_id,
         options=options,
         placement=body.placement,
@@ -152,9 +169,30 @@ def similar_item(
     mode: Mode = "semantic",
     include_attributes: bool = False,
 ) -> dict[str, Any]:
+    return serve_similar_item(
+        runtime,
+        key.organization_id,
+        item_id,
+        limit=limit,
+        page=page,
+        mode=mode,
+        include_attributes=include_attributes,
+    )
+
+
+def serve_similar_item(
+    runtime: Runtime,
+    organization_id: str,
+    item_id: str,
+    *,
+    limit: int,
+    page: int,
+    mode: Mode,
+    include_attributes: bool,
+) -> dict[str, Any]:
     options = ListOptions(limit=limit, page=page, include_attributes=include_attributes)
     ranked = runtime.recommender.similar_item(
-        organization_id=key.organization_id,
+        organization_id=organization_id,
         item_id=item_id,
         options=options,
         mode=mode,
@@ -174,9 +212,13 @@ def similar_item(
     "404.",
 )
 def session(body: SessionRequest, key: PublishableKey, runtime: RuntimeDep) -> dict[str, Any]:
+    return serve_session(runtime, key.organization_id, body)
+
+
+def serve_session(runtime: Runtime, organization_id: str, body: SessionRequest) -> dict[str, Any]:
     options = _options(body, body.limit)
     page = runtime.recommender.similar_item(
-        organization_id=key.organization_id,
+        organization_id=organization_id,
         item_id=body.clicked_item_id,
         options=options,
         mode=body.mode,
@@ -195,9 +237,13 @@ def session(body: SessionRequest, key: PublishableKey, runtime: RuntimeDep) -> d
     "best-sellers do not win everything, summed over the cart's items.",
 )
 def basket(body: BasketRequest, key: PublishableKey, runtime: RuntimeDep) -> dict[str, Any]:
+    return serve_basket(runtime, key.organization_id, body)
+
+
+def serve_basket(runtime: Runtime, organization_id: str, body: BasketRequest) -> dict[str, Any]:
     options = _options(body, body.limit)
     page = runtime.recommender.basket(
-        organization_id=key.organization_id,
+        organization_id=organization_id,
         item_ids=list(dict.fromkeys(body.item_ids)),
         options=options,
         endpoint="/recommend/basket",
