@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel
 
 from lehnz.api.deps import Developer, RuntimeDep
 from lehnz.api.envelope import Envelope, ok
+from lehnz.stats import AttributionLine
 from lehnz.timestamps import EARLIEST, WindowBound
 
 _BOUND = "ISO 8601 date or date-time (no zone is UTC), or epoch seconds; clamped to 1970-9999"
@@ -36,26 +38,8 @@ class AttributionReport(BaseModel):
     total: AttributionOut
 
 
-def _out(
-    endpoint: str,
-    placement: str | None,
-    impressions: int,
-    clicks: int,
-    carts: int,
-    conversions: int,
-    revenue: float,
-) -> AttributionOut:
-    return AttributionOut(
-        endpoint=endpoint,
-        placement=placement,
-        impressions=impressions,
-        clicks=clicks,
-        ctr=round(clicks / impressions, 4) if impressions else 0.0,
-        add_to_carts=carts,
-        conversions=conversions,
-        conversion_rate=round(conversions / impressions, 4) if impressions else 0.0,
-        revenue=round(revenue, 2),
-    )
+def _out(line: AttributionLine) -> AttributionOut:
+    return AttributionOut(**asdict(line))
 
 
 @router.get(
@@ -74,28 +58,8 @@ def attribution(
 ) -> Envelope[AttributionReport]:
     end_at = end or datetime.now(UTC)
     start_at = start or max(end_at - timedelta(days=30), EARLIEST)
-    rows = runtime.stats.attribution(
+    summary = runtime.stats.attribution_summary(
         organization_id=developer.organization_id, start=start_at, end=end_at
     )
-    out = [
-        _out(
-            r.endpoint,
-            r.placement,
-            r.impressions,
-            r.clicks,
-            r.add_to_carts,
-            r.conversions,
-            r.revenue,
-        )
-        for r in rows
-    ]
-    total = _out(
-        "all",
-        None,
-        sum(r.impressions for r in rows),
-        sum(r.clicks for r in rows),
-        sum(r.add_to_carts for r in rows),
-        sum(r.conversions for r in rows),
-        sum(r.revenue for r in rows),
-    )
-    return ok(AttributionReport(start=start_at, end=end_at, rows=out, total=total))
+    out = [_out(line) for line in summary.rows]
+    return ok(AttributionReport(start=start_at, end=end_at, rows=out, total=_out(summary.total)))
