@@ -6,16 +6,18 @@ import re
 from collections.abc import Mapping
 
 from lehnz.catalog.models import NOT_BLANK
-from lehnz.errors import ValidationFailed
+from lehnz.errors import NotFound, ValidationFailed
 from lehnz.notices import Notices
 from lehnz.pipeline.weights import STANDARD_FAMILIES
 from lehnz.ratelimit.policy import SETTING as RATE_LIMIT_SETTING
-from lehnz.store import Store
+from lehnz.store import Store, settings_queries
 from lehnz.store import accounts as account_queries
 
 FAMILIES = ("engagement", "conversion")
 MAX_CUSTOM_EVENTS = 1000
+MAX_ORGANIZATION_NAME = 200
 _NOT_BLANK = re.compile(NOT_BLANK)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class SettingsService:
@@ -65,3 +67,17 @@ class SettingsService:
                 connection, organization_id, key=RATE_LIMIT_SETTING, value=value
             )
         self._notices.publish("settings", organization_id)
+
+    def rename_organization(self, *, organization_id: str, name: str) -> str:
+        """Give the organisation a new name (surrounding spaces dropped): 1 to 200 characters
+        as on sign-up, not blank, and no control characters (the name shows in every page's
+        header). Returns the name kept."""
+        name = name.strip()
+        if not _NOT_BLANK.search(name) or len(name) > MAX_ORGANIZATION_NAME:
+            raise ValidationFailed([f"name: 1 to {MAX_ORGANIZATION_NAME} characters, not blank"])
+        if _CONTROL.search(name):
+            raise ValidationFailed(["name: no control characters (such as NUL or line breaks)"])
+        with self._store.write() as connection:
+            if not settings_queries.rename_organization(connection, organization_id, name):
+                raise NotFound("No such organisation")
+        return name

@@ -328,6 +328,12 @@ def _evaluate(
         scores[c.cold] = (c.trending + 0.01 * c.popular)[c.cold]
     if not params.include_purchased_default:
         scores[c.bought] = -np.inf
+    return _ranked_metrics(scores, c, targets, k)
+
+
+def _ranked_metrics(
+    scores: NDArray[Any], c: _Candidates, targets: list[set[int]], k: int = 10
+) -> dict[str, float]:
     scores[~c.valid] = -np.inf
     depth = min(20, scores.shape[1])
     top = _best_columns(scores, depth)
@@ -341,6 +347,17 @@ def _evaluate(
         "recall@20": float(np.mean(recall)),
         "hit@10": float(np.mean(hits)),
         "users": len(ndcg),
+    }
+
+
+def _baselines(c: _Candidates, targets: list[set[int]]) -> dict[str, dict[str, float]]:
+    """What simple rankers score on the same users and candidate columns, so the chosen
+    setting's metrics can be read against them: everyone gets the all-time bestsellers, or
+    this week's trending items, or their own past items again (bestsellers after those)."""
+    return {
+        "popularity": _ranked_metrics(c.popular.copy(), c, targets),
+        "trending": _ranked_metrics(c.trending.copy(), c, targets),
+        "buy_again": _ranked_metrics(c.repeat + 1e-3 * c.popular, c, targets),
     }
 
 
@@ -373,6 +390,7 @@ def choose_params(
     relevant = [targets[int(u)] for u in users]
     bought = purchases[users]
     results = []
+    baselines: dict[str, dict[str, float]] = {}
     shared: dict[Any, Any] = {}
     for half_life, (cf_model, l2) in itertools.product(HALF_LIVES, CF_MODELS):
         base = Params(half_life_days=half_life, cf_model=cf_model, ease_l2=l2 or 200.0)
@@ -396,6 +414,8 @@ def choose_params(
             model.params = Params(**{**base.as_dict(), "item_repeat": item_repeat})
             repeat, explore = model.parts(x, bought)
             candidates = _candidates(model, (unit_rows(repeat), unit_rows(explore)), bought)
+            if not baselines:
+                baselines = _baselines(candidates, relevant)
             for repeat_weight, popularity_weight, mix in itertools.product(
                 REPEAT_WEIGHTS, POPULARITY_WEIGHTS, POPULARITY_MIXES
             ):
@@ -422,6 +442,7 @@ def choose_params(
         "repeat_share": share,
         "chosen": best.as_dict(),
         "metrics": metrics,
+        "baselines": baselines,
         "candidates": len(results),
         "top": [{"ndcg@10": round(r[0], 4), **r[1].as_dict()} for r in results[:5]],
     }
