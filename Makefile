@@ -9,7 +9,7 @@ DATA_DIR ?= ./data
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test sdk-test lint format check clean
+.PHONY: install run test sdk-test screenshots lint format check clean
 
 $(VENV)/bin/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ test: lint
 # The TypeScript SDK (sdk/typescript): needs Node 18+ and npm; its tests start a real server.
 sdk-test: install
 	cd sdk/typescript && npm ci --no-audit --no-fund && npm test
+
+# The dashboard's screenshots in docs/images/, taken by its end-to-end test in Chromium.
+screenshots: install
+	LEHNZ_TEST_SCREENSHOTS=docs/images LEHNZ_TEST_REQUIRE_BROWSER=1 \
+		$(VENV)/bin/pytest -q tests/test_dashboard_e2e.py -k end_to_end
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -126,6 +126,7 @@ def _print_demo(runtime: object, url: str) -> None:
     demo = prepare_demo(runtime)
     console.rule("lehnz demo")
     console.print(f"URL              [bold]{url}[/]   (API docs: {url}/docs)", soft_wrap=True)
+    console.print(f"Dashboard        [bold]{url}/login[/]", soft_wrap=True)
     console.print(f"Dashboard login  {demo.email} / {demo.password}", soft_wrap=True)
     console.print(f"Organisation     {demo.organization_id}", soft_wrap=True)
     console.print(f"Publishable key  [green]{demo.publishable_key}[/]", soft_wrap=True)

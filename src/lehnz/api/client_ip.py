@@ -1,4 +1,5 @@
-"""The client's address, for the per-IP limit of the auth endpoints.
+"""The client's address, for the per-IP limit of the auth endpoints (and its protocol, for the
+dashboard's cookies).
 
 ``X-Forwarded-For`` is trusted only from the proxies named in ``LEHNZ_TRUSTED_PROXIES``:
 anyone can send the header, so honouring it from anyone would let a client pick a fresh
@@ -19,6 +20,16 @@ def _trusted(address: str, networks: Sequence[Network]) -> bool:
     except ValueError:
         return False
     return any(ip in network for network in networks)
+
+
+def forwarded_https(
+    peer: str | None, forwarded_proto: str | None, networks: Sequence[Network]
+) -> bool:
+    """Whether a trusted proxy says the client reached it over HTTPS (``X-Forwarded-Proto``),
+    so the dashboard marks its cookies ``Secure`` behind a TLS-terminating proxy."""
+    if not forwarded_proto or peer is None or not _trusted(peer, networks):
+        return False
+    return forwarded_proto.split(",")[0].strip().lower() == "https"
 
 
 def client_ip(peer: str | None, forwarded_for: str | None, networks: Sequence[Network]) -> str:

@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import RedirectResponse, Response
 
+from lehnz.api.client_ip import forwarded_https
 from lehnz.store.sessions import SessionRecord
 from lehnz.web import csrf
 
@@ -47,7 +48,15 @@ SECURITY_HEADERS = {
 
 
 def is_https(request: Request) -> bool:
-    return request.url.scheme == "https"
+    """Served over HTTPS: directly, or through a proxy in ``LEHNZ_TRUSTED_PROXIES`` that says
+    so in ``X-Forwarded-Proto``."""
+    if request.url.scheme == "https":
+        return True
+    runtime = request.app.state.runtime
+    peer = request.client.host if request.client else None
+    return forwarded_https(
+        peer, request.headers.get("x-forwarded-proto"), runtime.settings.trusted_networks()
+    )
 
 
 def set_cookie(response: Response, request: Request, name: str, value: str, **kw: Any) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
+from lehnz.api import path_ids  # noqa: F401  (registers the {…:id} path convertor)
 from lehnz.auth.service import IssuedKey
 from lehnz.errors import LehnzError
 from lehnz.store.sessions import SessionRecord
