@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, File, Query, UploadFile
 
@@ -11,6 +11,7 @@ from lehnz.api.envelope import Envelope, ok
 from lehnz.errors import BadRequest, PayloadTooLarge
 from lehnz.imports.importer import FileTooLarge, UnreadableFile
 from lehnz.imports.rows import Kind
+from lehnz.runtime import Runtime
 from lehnz.wire.uploads import EventImportReport, ImportReport
 
 router = APIRouter(prefix="/api/v1/upload", tags=["uploads"])
@@ -29,15 +30,23 @@ UploadedFile = Annotated[UploadFile, File(description="CSV, JSON array or NDJSON
 Strict = Annotated[bool, Query(description="Refuse the whole file if any row is invalid.")]
 
 
-def _import(
-    kind: Kind, file: UploadFile, strict: bool, key: Any, runtime: RuntimeDep
-) -> tuple[dict[str, Any], str]:
+def import_upload(
+    runtime: Runtime,
+    *,
+    kind: Kind,
+    organization_id: str,
+    raw: IO[bytes],
+    filename: str | None,
+    strict: bool,
+) -> dict[str, Any]:
+    """Import one uploaded file and answer its report; the importer's refusals as the
+    errors the API answers (the dashboard's upload calls this too)."""
     try:
         report = runtime.importer.run(
             kind=kind,
-            organization_id=key.organization_id,
-            raw=file.file,
-            filename=file.filename,
+            organization_id=organization_id,
+            raw=raw,
+            filename=filename,
             strict=strict,
             timeout_seconds=runtime.settings.upload_timeout_seconds,
         )
@@ -45,8 +54,21 @@ def _import(
         raise PayloadTooLarge(f"Cannot import the file: {exc}") from exc
     except UnreadableFile as exc:
         raise BadRequest(f"Cannot import the file: {exc}") from exc
-    message = f"{report.imported} {kind} imported, {report.rejected} rejected"
-    return report.as_dict(), message
+    return report.as_dict()
+
+
+def _import(
+    kind: Kind, file: UploadFile, strict: bool, key: Any, runtime: RuntimeDep
+) -> tuple[dict[str, Any], str]:
+    report = import_upload(
+        runtime,
+        kind=kind,
+        organization_id=key.organization_id,
+        raw=file.file,
+        filename=file.filename,
+        strict=strict,
+    )
+    return report, f"{report['imported']} {kind} imported, {report['rejected']} rejected"
 
 
 @router.post("/items", summary="Upload items", description=_DESCRIPTION.format(extra="attributes"))

@@ -8,7 +8,7 @@ which ``fetch`` cannot) and gets the API's envelope.
 
 from __future__ import annotations
 
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
@@ -18,10 +18,9 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from lehnz.api.envelope import ok
-from lehnz.errors import BadRequest, LehnzError, PayloadTooLarge, ValidationFailed
-from lehnz.imports.importer import FileTooLarge, UnreadableFile
+from lehnz.api.uploads import import_upload
+from lehnz.errors import LehnzError, ValidationFailed
 from lehnz.imports.rows import Kind
-from lehnz.runtime import Runtime
 from lehnz.web.deps import CsrfChecked, SignedIn, runtime_of
 from lehnz.web.pages.catalog_view import render_catalog
 from lehnz.wire.uploads import EventImportReport, ImportReport
@@ -36,32 +35,6 @@ _TRUE = ("on", "yes", "true", "1")
 def _wants_json(request: Request) -> bool:
     """The page's script asks for JSON; a browser's own form post accepts text/html."""
     return "text/html" not in request.headers.get("accept", "")
-
-
-def _run(
-    runtime: Runtime,
-    *,
-    kind: Kind,
-    organization_id: str,
-    raw: IO[bytes],
-    filename: str | None,
-    strict: bool,
-) -> dict[str, Any]:
-    """``lehnz.api.uploads._import``'s call and translation of the importer's errors."""
-    try:
-        report = runtime.importer.run(
-            kind=kind,
-            organization_id=organization_id,
-            raw=raw,
-            filename=filename,
-            strict=strict,
-            timeout_seconds=runtime.settings.upload_timeout_seconds,
-        )
-    except FileTooLarge as exc:
-        raise PayloadTooLarge(f"Cannot import the file: {exc}") from exc
-    except UnreadableFile as exc:
-        raise BadRequest(f"Cannot import the file: {exc}") from exc
-    return report.as_dict()
 
 
 def _envelope(report: dict[str, Any]) -> JSONResponse:
@@ -95,7 +68,7 @@ async def upload(
             raise ValidationFailed(problems, message="; ".join(problems))
         assert isinstance(file, UploadFile)
         report = await run_in_threadpool(
-            _run,
+            import_upload,
             runtime_of(request),
             kind=KINDS[kind],
             organization_id=session.organization_id,
