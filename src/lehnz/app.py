@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI
 
 from lehnz import __version__
@@ -15,6 +16,7 @@ from lehnz.api.cors import PublishableCORSMiddleware
 from lehnz.api.deps import limit_by_client_ip, require_domain
 from lehnz.api.envelope import install_error_handlers
 from lehnz.api.limits import BodyLimitMiddleware
+from lehnz.api.long_work import install_long_work
 from lehnz.api.metrics import Metrics, MetricsMiddleware
 from lehnz.api.nul_guard import NulGuardMiddleware
 from lehnz.api.openapi import install_docs, install_openapi, operation_id
@@ -47,6 +49,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
         current = runtime or build_runtime(settings)
+        # FastAPI runs plain ``def`` handlers and dependencies in AnyIO's thread pool; long
+        # jobs (training, imports) have threads of their own (lehnz.api.long_work).
+        to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
+        install_long_work(app.state)
         app.state.runtime = current
         runner = scheduler = None
         current.notices.start()

@@ -64,6 +64,16 @@ class Settings(BaseSettings):
         description="How often a serving process looks for a newer model of an organisation "
         "it serves, in case a notice was missed.",
     )
+    request_threads: int = Field(
+        default=2,
+        ge=1,
+        le=256,
+        description="Threads that run request handlers in each process. The handlers hold "
+        "Python's one lock most of the time, so more threads only take turns at it, and the "
+        "switching costs more than it gains (bench/RESULTS.md: 305 requests/s with 1, 266 "
+        "with 2, 207 with 4, 141 with 40). Two, so that one request waiting on the database "
+        "does not stop the others. Training and imports run on threads of their own.",
+    )
     service: Service = "all"
     embedded_worker: bool = Field(
         default=True,

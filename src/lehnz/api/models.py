@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from lehnz.api.deps import RuntimeDep, SecretKey
 from lehnz.api.envelope import Envelope, ok
+from lehnz.api.long_work import run_long
 from lehnz.store.training import ModelRow
 from lehnz.wire.models import ModelOut
 
@@ -37,8 +38,8 @@ def _out(row: ModelRow) -> ModelOut:
     + "Trains the organisation's model on all its events and catalog, and answers once the "
     "new version serves.",
 )
-def train(key: SecretKey, runtime: RuntimeDep) -> Envelope[ModelOut]:
-    row = runtime.trainer.train(key.organization_id)
+async def train(key: SecretKey, runtime: RuntimeDep, request: Request) -> Envelope[ModelOut]:
+    row = await run_long(request, runtime.trainer.train, key.organization_id)
     return ok(_out(row), f"Model version {row.version} is serving")
 
 

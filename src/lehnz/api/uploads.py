@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from typing import IO, Annotated, Any
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Query, Request, UploadFile
 
 from lehnz.api.deps import RuntimeDep, SecretKey
 from lehnz.api.envelope import Envelope, ok
+from lehnz.api.long_work import run_long
 from lehnz.errors import BadRequest, PayloadTooLarge
 from lehnz.imports.importer import FileTooLarge, UnreadableFile
 from lehnz.imports.rows import Kind
@@ -57,41 +59,57 @@ def import_upload(
     return report.as_dict()
 
 
-def _import(
-    kind: Kind, file: UploadFile, strict: bool, key: Any, runtime: RuntimeDep
+async def _import(
+    request: Request, kind: Kind, file: UploadFile, strict: bool, key: Any, runtime: Runtime
 ) -> tuple[dict[str, Any], str]:
-    report = import_upload(
-        runtime,
-        kind=kind,
-        organization_id=key.organization_id,
-        raw=file.file,
-        filename=file.filename,
-        strict=strict,
+    report = await run_long(
+        request,
+        functools.partial(
+            import_upload,
+            runtime,
+            kind=kind,
+            organization_id=key.organization_id,
+            raw=file.file,
+            filename=file.filename,
+            strict=strict,
+        ),
     )
     return report, f"{report['imported']} {kind} imported, {report['rejected']} rejected"
 
 
 @router.post("/items", summary="Upload items", description=_DESCRIPTION.format(extra="attributes"))
-def upload_items(
-    file: UploadedFile, key: SecretKey, runtime: RuntimeDep, strict: Strict = False
+async def upload_items(
+    file: UploadedFile,
+    key: SecretKey,
+    runtime: RuntimeDep,
+    request: Request,
+    strict: Strict = False,
 ) -> Envelope[ImportReport]:
-    report, message = _import("items", file, strict, key, runtime)
+    report, message = await _import(request, "items", file, strict, key, runtime)
     return ok(ImportReport.model_validate(report), message)
 
 
 @router.post("/users", summary="Upload users", description=_DESCRIPTION.format(extra="attributes"))
-def upload_users(
-    file: UploadedFile, key: SecretKey, runtime: RuntimeDep, strict: Strict = False
+async def upload_users(
+    file: UploadedFile,
+    key: SecretKey,
+    runtime: RuntimeDep,
+    request: Request,
+    strict: Strict = False,
 ) -> Envelope[ImportReport]:
-    report, message = _import("users", file, strict, key, runtime)
+    report, message = await _import(request, "users", file, strict, key, runtime)
     return ok(ImportReport.model_validate(report), message)
 
 
 @router.post(
     "/events", summary="Upload events", description=_DESCRIPTION.format(extra="`context` fields")
 )
-def upload_events(
-    file: UploadedFile, key: SecretKey, runtime: RuntimeDep, strict: Strict = False
+async def upload_events(
+    file: UploadedFile,
+    key: SecretKey,
+    runtime: RuntimeDep,
+    request: Request,
+    strict: Strict = False,
 ) -> Envelope[EventImportReport]:
-    report, message = _import("events", file, strict, key, runtime)
+    report, message = await _import(request, "events", file, strict, key, runtime)
     return ok(EventImportReport.model_validate(report), message)

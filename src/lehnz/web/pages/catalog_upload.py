@@ -8,16 +8,17 @@ which ``fetch`` cannot) and gets the API's envelope.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from lehnz.api.envelope import ok
+from lehnz.api.long_work import run_long
 from lehnz.api.uploads import import_upload
 from lehnz.errors import LehnzError, ValidationFailed
 from lehnz.imports.rows import Kind
@@ -67,14 +68,17 @@ async def upload(
         if problems:
             raise ValidationFailed(problems, message="; ".join(problems))
         assert isinstance(file, UploadFile)
-        report = await run_in_threadpool(
-            import_upload,
-            runtime_of(request),
-            kind=KINDS[kind],
-            organization_id=session.organization_id,
-            raw=file.file,
-            filename=file.filename,
-            strict=strict in _TRUE,
+        report = await run_long(
+            request,
+            functools.partial(
+                import_upload,
+                runtime_of(request),
+                kind=KINDS[kind],
+                organization_id=session.organization_id,
+                raw=file.file,
+                filename=file.filename,
+                strict=strict in _TRUE,
+            ),
         )
     except LehnzError as exc:
         if _wants_json(request):
