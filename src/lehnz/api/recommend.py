@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from lehnz.api import path_ids  # noqa: F401  (registers the {…:id} path convertor)
@@ -93,12 +94,14 @@ def _dump(answer: RecommendationAnswer, include_attributes: bool) -> dict[str, A
     "trending items for unknown users. `placement`: `home`, `cart` (blends in what goes with "
     "the cart), `pdp` (blends in items like the last one viewed), or any string (as home).",
 )
-def recommend(body: RecommendRequest, key: PublishableKey, runtime: RuntimeDep) -> dict[str, Any]:
-    return serve_recommend(runtime, key.organization_id, body)
+def recommend(body: RecommendRequest, key: PublishableKey, runtime: RuntimeDep) -> JSONResponse:
+    return JSONResponse(serve_recommend(runtime, key.organization_id, body))
 
 
 # The answers, apart from the HTTP handlers: the dashboard's playground serves (and logs) the
-# very same lists, so each rule is written once.
+# very same lists, so each rule is written once. The handlers send them as a JSONResponse:
+# they are plain JSON already, and FastAPI's own encoding of a returned dict walks every
+# value again in Python (jsonable_encoder) before the C encoder runs.
 
 
 def serve_recommend(
@@ -128,8 +131,8 @@ def serve_recommend(
 )
 def price_optimized(
     body: PriceOptimizedRequest, key: PublishableKey, runtime: RuntimeDep
-) -> dict[str, Any]:
-    return serve_price_optimized(runtime, key.organization_id, body)
+) -> JSONResponse:
+    return JSONResponse(serve_price_optimized(runtime, key.organization_id, body))
 
 
 def serve_price_optimized(
@@ -168,8 +171,8 @@ def similar_item(
     page: Annotated[int, Query(ge=1)] = 1,
     mode: Mode = "semantic",
     include_attributes: bool = False,
-) -> dict[str, Any]:
-    return serve_similar_item(
+) -> JSONResponse:
+    answer = serve_similar_item(
         runtime,
         key.organization_id,
         item_id,
@@ -178,6 +181,7 @@ def similar_item(
         mode=mode,
         include_attributes=include_attributes,
     )
+    return JSONResponse(answer)
 
 
 def serve_similar_item(
@@ -211,8 +215,8 @@ def serve_similar_item(
     "collaborative and semantic neighbours by how much behaviour the item has. Unknown item: "
     "404.",
 )
-def session(body: SessionRequest, key: PublishableKey, runtime: RuntimeDep) -> dict[str, Any]:
-    return serve_session(runtime, key.organization_id, body)
+def session(body: SessionRequest, key: PublishableKey, runtime: RuntimeDep) -> JSONResponse:
+    return JSONResponse(serve_session(runtime, key.organization_id, body))
 
 
 def serve_session(runtime: Runtime, organization_id: str, body: SessionRequest) -> dict[str, Any]:
@@ -236,8 +240,8 @@ def serve_session(runtime: Runtime, organization_id: str, body: SessionRequest) 
     + "Co-occurrence within carts, checkouts, purchases and sessions, normalised so "
     "best-sellers do not win everything, summed over the cart's items.",
 )
-def basket(body: BasketRequest, key: PublishableKey, runtime: RuntimeDep) -> dict[str, Any]:
-    return serve_basket(runtime, key.organization_id, body)
+def basket(body: BasketRequest, key: PublishableKey, runtime: RuntimeDep) -> JSONResponse:
+    return JSONResponse(serve_basket(runtime, key.organization_id, body))
 
 
 def serve_basket(runtime: Runtime, organization_id: str, body: BasketRequest) -> dict[str, Any]:

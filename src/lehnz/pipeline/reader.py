@@ -18,9 +18,8 @@ from lehnz.pipeline.state import State, empty_state
 from lehnz.pipeline.weights import EventWeights
 from lehnz.store import Store
 from lehnz.store import accounts as account_queries
-from lehnz.store import events as event_queries
-from lehnz.store import identity as identity_queries
 from lehnz.store import pipeline as queries
+from lehnz.store.user_reads import read_shopper
 
 #: At most this many not-yet-applied events are folded in per request (the newest).
 MAX_PENDING = 500
@@ -40,27 +39,20 @@ class UserStateReader:
         # One snapshot: an event is either in the stored state or past the stored position,
         # never both, even while the pipeline commits a batch.
         with self._store.snapshot() as connection:
-            cursor = queries.read_cursor(connection, organization_id)
-            canonical, ids = identity_queries.with_aliases(
-                connection, organization_id=organization_id, user_id=user_id
-            )
-            states = queries.load_states(connection, organization_id, [canonical])
-            pending = event_queries.newest_after(
+            read = read_shopper(
                 connection,
                 organization_id=organization_id,
-                user_ids=ids,
-                cursor=cursor or queries.Cursor(last_seq=0),
-                limit=MAX_PENDING,
+                user_id=user_id,
+                max_pending=MAX_PENDING,
             )
-            if not pending:
-                return UserView(canonical, states.get(canonical))
+            if not read.pending:
+                return UserView(read.canonical, read.state)
             settings = account_queries.organization_settings(connection, organization_id)
             prices = queries.item_prices(
-                connection, organization_id, {e.item_id for e in pending if e.item_id}
+                connection, organization_id, {e.item_id for e in read.pending if e.item_id}
             )
-        stored = states.get(canonical)
-        state = copy.deepcopy(stored) if stored is not None else empty_state()
+        state = copy.deepcopy(read.state) if read.state is not None else empty_state()
         weights = EventWeights(settings.get("event_families"))
-        for event in pending:
+        for event in read.pending:
             fold_event(state, event, weights, price=prices.get(event.item_id or ""))
-        return UserView(canonical, state)
+        return UserView(read.canonical, state)

@@ -22,6 +22,7 @@ from lehnz.engine.model import unit
 from lehnz.errors import NotFound
 from lehnz.pipeline.reader import UserStateReader
 from lehnz.pipeline.state import State, price_band
+from lehnz.serving import topk
 from lehnz.serving.catalog_cache import CatalogCache, CatalogView
 from lehnz.serving.filters import Predicate
 from lehnz.serving.logs import RecommendationLog
@@ -277,13 +278,13 @@ class Recommender:
         scores = np.where(
             self._catalog.active_mask(organization_id, loaded.version, item_ids), scores, -np.inf
         )
-        # Excluded items score -inf, which sorts last: the ranked list is the finite prefix.
-        order = np.argsort(-scores, kind="stable")[: int(np.isfinite(scores).sum())].tolist()
+        # Excluded items score -inf: the ranked list is the finite scores, best first. Only
+        # the best MAX_LIST are ordered, unless filters pass over many of them.
         if not options.exclude and options.filters is None:
-            chosen: list[int] = order[:MAX_LIST]
+            chosen: list[int] = topk.top_k(scores, MAX_LIST).tolist()
         else:
             chosen = []
-            for position in order:
+            for position in topk.ranked(scores, first=MAX_LIST):
                 if len(chosen) >= MAX_LIST:
                     break
                 item_id = item_ids[position]

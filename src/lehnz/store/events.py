@@ -82,16 +82,11 @@ def for_users(
     return [StoredEvent(**row._mapping) for row in rows]
 
 
-def newest_after(
-    connection: Connection,
-    *,
-    organization_id: str,
-    user_ids: Sequence[str],
-    cursor: Cursor,
-    limit: int,
-) -> list[StoredEvent]:
-    """The newest ``limit`` events of ``user_ids`` past ``cursor``, oldest first: what the
-    pipeline has not applied to these users yet.
+def newest_after_sql(
+    postgres: bool, organization_id: str, user_ids: Sequence[str], cursor: Cursor, limit: int
+) -> tuple[str, tuple[Any, ...]]:
+    """The newest ``limit`` events of ``user_ids`` past ``cursor``, newest first, as SQL and
+    parameters for the driver: what the pipeline has not applied to these users yet.
 
     Only the users' newest ``2 * limit`` events are looked at. On SQLite that changes
     nothing (past the cursor means the highest sequence numbers); on PostgreSQL, where
@@ -100,7 +95,6 @@ def newest_after(
     (building the subquery anew each time was most of its cost in SQLAlchemy).
     """
     names = ", ".join(StoredEvent.__slots__)
-    postgres = connection.dialect.name == "postgresql"
     mark = "%s" if postgres else "?"
     users = ", ".join(mark for _ in user_ids)
     past_sql = f"(txid, seq) > ({mark}, {mark})" if postgres else f"seq > {mark}"
@@ -110,10 +104,7 @@ def newest_after(
         f"AND user_id IN ({users}) ORDER BY seq DESC LIMIT {mark}) AS newest "
         f"WHERE {past_sql} ORDER BY seq DESC LIMIT {mark}"
     )
-    params = (organization_id, *user_ids, 2 * limit, *past_params, limit)
-    result = connection.exec_driver_sql(query, params).cursor
-    assert result is not None
-    return _stored_events(postgres, result.fetchall())[::-1]
+    return query, (organization_id, *user_ids, 2 * limit, *past_params, limit)
 
 
 def after(
@@ -143,10 +134,10 @@ def after(
         params = (organization_id, cursor.last_seq, limit)
     result = connection.exec_driver_sql(query, params).cursor
     assert result is not None
-    return _stored_events(postgres, result.fetchall())
+    return stored_events(postgres, result.fetchall())
 
 
-def _stored_events(postgres: bool, rows: Sequence[Any]) -> list[StoredEvent]:
+def stored_events(postgres: bool, rows: Sequence[Any]) -> list[StoredEvent]:
     """Driver rows of ``StoredEvent.__slots__`` as events: PostgreSQL's driver has parsed
     the JSON and the timestamps already; SQLite's gives text."""
     if postgres:
