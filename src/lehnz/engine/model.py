@@ -60,6 +60,7 @@ class OrgModel:
     repeat_rate: NDArray[np.float32] | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
     _gram: NDArray[np.float32] | None = None
+    _popularity: tuple[float, NDArray[np.float32]] | None = None
 
     @property
     def n_items(self) -> int:
@@ -71,6 +72,10 @@ class OrgModel:
         self, indices: ItemIndices, strengths: NDArray[np.float32], purchases: NDArray[np.float32]
     ) -> tuple[Scores, Scores, Scores]:
         """(blended, repeat part, explore part) for one user with this history."""
+        if self.params.cf_model == "als" and self.item_factors is not None:
+            repeat, explore = self._one_user_parts(indices, strengths, purchases)
+            blended = self.blend(repeat, explore)
+            return blended[0], repeat[0], explore[0]
         shape = (1, self.n_items)
         columns = (np.zeros(len(indices), dtype=np.int32), indices)
         x = sp.csr_matrix((strengths, columns), shape=shape, dtype=np.float32)
@@ -102,6 +107,22 @@ class OrgModel:
             explore = np.asarray((x @ matrix).toarray(), dtype=np.float32)
         return repeat, explore
 
+    def _one_user_parts(
+        self, indices: ItemIndices, strengths: NDArray[np.float32], purchases: NDArray[np.float32]
+    ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """``parts`` for one user (the ALS model), on dense arrays: the same arithmetic in the
+        same order (items sorted, as in the sparse row), without building two sparse
+        matrices, which took half of a request's scoring."""
+        order = np.argsort(indices, kind="stable")
+        indices, strengths, purchases = indices[order], strengths[order], purchases[order]
+        weighted = strengths * (1.0 + np.log1p(purchases))
+        if self.params.item_repeat and self.repeat_rate is not None:
+            weighted = weighted * self.repeat_rate[indices]
+        repeat = np.zeros((1, self.n_items), dtype=np.float32)
+        repeat[0, indices] = weighted
+        explore = self.collaborative(indices.astype(np.int32), strengths)[None, :]
+        return repeat, explore.astype(np.float32)
+
     def blend(
         self, repeat: NDArray[np.float32], explore: NDArray[np.float32]
     ) -> NDArray[np.float32]:
@@ -120,8 +141,13 @@ class OrgModel:
         ).astype(np.float32)
 
     def popularity_vector(self) -> NDArray[np.float32]:
+        """Kept for the mix it was made with: every request's blend needs it, and training's
+        settings search changes ``params`` between uses."""
         mix = self.params.all_time_popularity
-        return ((1.0 - mix) * unit(self.trending) + mix * unit(self.popular)).astype(np.float32)
+        if self._popularity is None or self._popularity[0] != mix:
+            vector = (1.0 - mix) * unit(self.trending) + mix * unit(self.popular)
+            self._popularity = (mix, vector.astype(np.float32))
+        return self._popularity[1]
 
     def collaborative(self, indices: ItemIndices, strengths: NDArray[np.float32]) -> Scores:
         if len(indices) == 0:
