@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from lehnz.api.client_ip import client_ip
@@ -85,29 +86,51 @@ def _charge_organization(runtime: Runtime, request: Request, record: ApiKeyRecor
     _apply(request, decision, "This organisation's request limit is reached")
 
 
-def require_publishable_key(
+def _check_key(runtime: Runtime, request: Request, key: str | None, key_type: str) -> ApiKeyRecord:
+    record = runtime.verifier.verify(key)
+    if record.type != key_type:
+        raise WrongKeyType(_WRONG_TYPE[key_type])
+    _charge_organization(runtime, request, record)
+    return record
+
+
+async def _checked_key(
+    runtime: Runtime, request: Request, key: str | None, key_type: str
+) -> ApiKeyRecord:
+    """The key's record, its type checked and its organisation's request counted. On the
+    event loop when both answer from memory (the usual case: keys and limits are cached for
+    seconds), otherwise on a request thread, since a look-up or Redis would block the loop:
+    a hand-over to a thread and back costs more than the check itself."""
+    verifier, limits = runtime.verifier, runtime.rate_limits
+    if verifier.cached(key):
+        record = verifier.verify(key)
+        if limits.counts_in_memory(record.organization_id):
+            if record.type != key_type:
+                raise WrongKeyType(_WRONG_TYPE[key_type])
+            _charge_organization(runtime, request, record)
+            return record
+    return await run_in_threadpool(_check_key, runtime, request, key, key_type)
+
+
+_WRONG_TYPE = {
+    "publishable": "This endpoint takes a publishable key (lehnz_pk_...), not a secret key; "
+    "never send a secret key from a browser",
+    "secret": "This endpoint takes a secret key (lehnz_sk_...), not a publishable key",
+}
+
+
+async def require_publishable_key(
     runtime: RuntimeDep,
     request: Request,
     key: Annotated[str | None, Security(_publishable_scheme)],
 ) -> ApiKeyRecord:
-    record = runtime.verifier.verify(key)
-    if record.type != "publishable":
-        raise WrongKeyType(
-            "This endpoint takes a publishable key (lehnz_pk_...), not a secret key; "
-            "never send a secret key from a browser"
-        )
-    _charge_organization(runtime, request, record)
-    return record
+    return await _checked_key(runtime, request, key, "publishable")
 
 
-def require_secret_key(
+async def require_secret_key(
     runtime: RuntimeDep, request: Request, key: Annotated[str | None, Security(_secret_scheme)]
 ) -> ApiKeyRecord:
-    record = runtime.verifier.verify(key)
-    if record.type != "secret":
-        raise WrongKeyType("This endpoint takes a secret key (lehnz_sk_...), not a publishable key")
-    _charge_organization(runtime, request, record)
-    return record
+    return await _checked_key(runtime, request, key, "secret")
 
 
 def require_developer(

@@ -45,6 +45,14 @@ class KeyVerifier:
             raise InvalidApiKey("This API key was rotated and its grace period has ended")
         return record
 
+    def cached(self, key: str | None) -> bool:
+        """Whether ``verify(key)`` would answer from memory, with no database round trip: a
+        request can then be checked on the event loop rather than on a thread."""
+        if not key or not is_well_formed(key):
+            return True  # refused without a look-up
+        cached = self._cache.get(hash_key(key))
+        return cached is not None and time.monotonic() - cached[1] < self._ttl
+
     def invalidate(self) -> None:
         """Forget every cached key; called after a revocation or rotation."""
         self._cache.clear()

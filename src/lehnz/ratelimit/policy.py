@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from lehnz.errors import ServiceUnavailable
+from lehnz.ratelimit.memory import MemoryLimiter
 from lehnz.ratelimit.redis import BACK_OFF_SECONDS
 from lehnz.ratelimit.window import Decision, Limiter
 from lehnz.store import Store
@@ -79,6 +80,16 @@ class RateLimits:
                 headers={"Retry-After": str(retry)},
             )
         return decision
+
+    def counts_in_memory(self, organization_id: str) -> bool:
+        """Whether ``charge_organization`` would need no I/O: the windows are this process's
+        own and the organisation's limit is cached."""
+        cached = self._cache.get(organization_id)
+        return (
+            isinstance(self._limiter, MemoryLimiter)
+            and cached is not None
+            and time.monotonic() - cached[1] < self._cache_seconds
+        )
 
     def organization_limit(self, organization_id: str) -> OrganizationLimit:
         now = time.monotonic()

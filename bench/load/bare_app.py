@@ -1,0 +1,54 @@
+"""The ceiling for ``POST /recommend``: a bare FastAPI app that reads the same JSON body into a
+Pydantic model and answers a constant list of the same size, on the same uvicorn.
+
+    .venv/bin/python bench/load/bare_app.py --port 8001 --answer answer.json
+
+``answer.json`` is one real answer of lehnz's (``run.py`` captures it), so both servers move
+the same bytes; the difference is everything lehnz does to make the list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Header
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+
+class RecommendBody(BaseModel):
+    user_id: str
+    limit: int = 12
+    placement: str | None = None
+
+
+def build(answer: dict[str, Any]) -> FastAPI:
+    app = FastAPI()
+    payload = json.dumps(answer).encode()
+
+    @app.post("/recommend")
+    def recommend(
+        body: RecommendBody,
+        x_api_key: str = Header(alias="X-API-KEY"),
+        x_domain: str = Header(alias="X-Domain"),
+    ) -> Response:
+        return Response(payload, media_type="application/json")
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--answer", type=Path, required=True)
+    args = parser.parse_args()
+    app = build(json.loads(args.answer.read_text()))
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
