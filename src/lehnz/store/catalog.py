@@ -73,16 +73,22 @@ def upsert_rows(
         upsert(connection, table, group, key=key, update=changing)
 
 
+#: The columns of an ``ItemRecord``, in its order.
+ITEM_RECORD_COLUMNS = (
+    items.c.item_id,
+    items.c.item_type,
+    items.c.status,
+    items.c.attributes,
+    items.c.created_at,
+    items.c.updated_at,
+)
+
+
 def get_item(connection: Connection, *, organization_id: str, item_id: str) -> ItemRecord | None:
     row = connection.execute(
-        select(
-            items.c.item_id,
-            items.c.item_type,
-            items.c.status,
-            items.c.attributes,
-            items.c.created_at,
-            items.c.updated_at,
-        ).where(items.c.organization_id == organization_id, items.c.item_id == item_id)
+        select(*ITEM_RECORD_COLUMNS).where(
+            items.c.organization_id == organization_id, items.c.item_id == item_id
+        )
     ).first()
     return ItemRecord(**row._mapping) if row else None
 

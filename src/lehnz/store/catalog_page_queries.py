@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
-from lehnz.store.catalog import ItemRecord
+from lehnz.store.catalog import ITEM_RECORD_COLUMNS, ItemRecord
 from lehnz.store.tables import items
 
 _ESCAPE = "\\"
@@ -58,14 +58,7 @@ def page_items(
     scope = [items.c.organization_id == organization_id]
     if search:
         scope.append(_matches(search))
-    columns = (
-        items.c.item_id,
-        items.c.item_type,
-        items.c.status,
-        items.c.attributes,
-        items.c.created_at,
-        items.c.updated_at,
-    )
+    columns = ITEM_RECORD_COLUMNS
     if before is not None:
         query = (
             select(*columns)
