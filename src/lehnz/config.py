@@ -80,6 +80,14 @@ class Settings(BaseSettings):
         description="Run the pipeline inside `lehnz serve --service all`; turn off when "
         "separate `lehnz worker` processes do it.",
     )
+    model_artifacts_kept: int = Field(
+        default=3,
+        ge=2,
+        le=1000,
+        description="How many of an organisation's newest model versions keep their artifact "
+        "in the database; older versions stay listed (when and how they trained, their "
+        "metrics) without it, so the database does not grow with every retraining.",
+    )
     train_check_seconds: float = Field(
         default=30.0, gt=0, description="How often the trainer looks for stale models."
     )

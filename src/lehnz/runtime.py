@@ -144,7 +144,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         registry=registry,
         recommendation_log=recommendation_log,
         recommender=Recommender(registry, catalog_cache, user_states, recommendation_log),
-        trainer=TrainingService(store, registry, notices),
+        trainer=TrainingService(
+            store, registry, notices, artifacts_kept=settings.model_artifacts_kept
+        ),
         catalog_changed=catalog_changed,
         events_appended=events_appended,
         notices=notices,

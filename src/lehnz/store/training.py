@@ -125,6 +125,21 @@ def insert_model(
     )
 
 
+def drop_artifacts_before(connection: Connection, organization_id: str, version: int) -> int:
+    """Free the artifacts of versions older than ``version``; their rows (manifest, metrics)
+    stay. The number of artifacts dropped."""
+    result = connection.execute(
+        update(models)
+        .where(
+            models.c.organization_id == organization_id,
+            models.c.version < version,
+            models.c.artifact.is_not(None),
+        )
+        .values(artifact=None)
+    )
+    return int(result.rowcount or 0)
+
+
 def list_models(connection: Connection, organization_id: str, *, limit: int = 20) -> list[ModelRow]:
     rows = connection.execute(
         select(*_COLUMNS)

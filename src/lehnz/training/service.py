@@ -34,8 +34,10 @@ class TrainingService:
         notices: Notices,
         *,
         use_semantic_model: bool = True,
+        artifacts_kept: int = 3,
     ) -> None:
         self._store = store
+        self._artifacts_kept = artifacts_kept
         self._registry = registry
         self._notices = notices
         self._use_model = use_semantic_model
@@ -109,6 +111,11 @@ class TrainingService:
             )
             queries.insert_model(
                 connection, organization_id=organization_id, row=row, artifact=blob
+            )
+            # Only the newest few keep their artifact: a store retraining hourly would
+            # otherwise add one to the database every hour, for good.
+            queries.drop_artifacts_before(
+                connection, organization_id, version - self._artifacts_kept + 1
             )
         result.model.manifest = manifest
         self._registry.install(organization_id, LoadedModel(version, result.model))
