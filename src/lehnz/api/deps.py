@@ -101,14 +101,10 @@ async def _checked_key(
     event loop when both answer from memory (the usual case: keys and limits are cached for
     seconds), otherwise on a request thread, since a look-up or Redis would block the loop:
     a hand-over to a thread and back costs more than the check itself."""
-    verifier, limits = runtime.verifier, runtime.rate_limits
-    if verifier.cached(key):
-        record = verifier.verify(key)
-        if limits.counts_in_memory(record.organization_id):
-            if record.type != key_type:
-                raise WrongKeyType(_WRONG_TYPE[key_type])
-            _charge_organization(runtime, request, record)
-            return record
+    if runtime.verifier.cached(key):
+        organization_id = runtime.verifier.verify(key).organization_id
+        if runtime.rate_limits.counts_in_memory(organization_id):
+            return _check_key(runtime, request, key, key_type)
     return await run_in_threadpool(_check_key, runtime, request, key, key_type)
 
 
