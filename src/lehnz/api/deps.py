@@ -86,12 +86,15 @@ def _charge_organization(runtime: Runtime, request: Request, record: ApiKeyRecor
     _apply(request, decision, "This organisation's request limit is reached")
 
 
-def _check_key(runtime: Runtime, request: Request, key: str | None, key_type: str) -> ApiKeyRecord:
-    record = runtime.verifier.verify(key)
+def _admit(runtime: Runtime, request: Request, record: ApiKeyRecord, key_type: str) -> ApiKeyRecord:
     if record.type != key_type:
         raise WrongKeyType(_WRONG_TYPE[key_type])
     _charge_organization(runtime, request, record)
     return record
+
+
+def _check_key(runtime: Runtime, request: Request, key: str | None, key_type: str) -> ApiKeyRecord:
+    return _admit(runtime, request, runtime.verifier.verify(key), key_type)
 
 
 async def _checked_key(
@@ -101,10 +104,9 @@ async def _checked_key(
     event loop when both answer from memory (the usual case: keys and limits are cached for
     seconds), otherwise on a request thread, since a look-up or Redis would block the loop:
     a hand-over to a thread and back costs more than the check itself."""
-    if runtime.verifier.cached(key):
-        organization_id = runtime.verifier.verify(key).organization_id
-        if runtime.rate_limits.counts_in_memory(organization_id):
-            return _check_key(runtime, request, key, key_type)
+    record = runtime.verifier.verify_from_memory(key)
+    if record is not None and runtime.rate_limits.counts_in_memory(record.organization_id):
+        return _admit(runtime, request, record, key_type)
     return await run_in_threadpool(_check_key, runtime, request, key, key_type)
 
 

@@ -32,26 +32,35 @@ class KeyVerifier:
     def verify(self, key: str | None) -> ApiKeyRecord:
         """The key's record, or ``InvalidApiKey`` for a missing, malformed, unknown, revoked or
         rotated-out key. The caller decides whether the key's type fits the path."""
+        key_hash = self._well_formed_hash(key)
+        return self._usable(self._lookup(key_hash))
+
+    def verify_from_memory(self, key: str | None) -> ApiKeyRecord | None:
+        """``verify(key)`` when it can answer from memory; ``None`` when it would need the
+        database. A request can then be checked on the event loop rather than on a thread."""
+        key_hash = self._well_formed_hash(key)
+        cached = self._cache.get(key_hash)
+        if cached is None or time.monotonic() - cached[1] >= self._ttl:
+            return None
+        return self._usable(cached[0])
+
+    @staticmethod
+    def _well_formed_hash(key: str | None) -> str:
         if not key:
             raise InvalidApiKey("Missing X-API-KEY header")
         if key.lower().startswith("bearer "):
             raise InvalidApiKey("X-API-KEY takes the key alone, without a 'Bearer' prefix")
         if not is_well_formed(key):
             raise InvalidApiKey("Malformed API key")
-        record = self._lookup(hash_key(key))
+        return hash_key(key)
+
+    @staticmethod
+    def _usable(record: ApiKeyRecord | None) -> ApiKeyRecord:
         if record is None or record.revoked_at is not None:
             raise InvalidApiKey("Unknown or revoked API key")
         if record.expires_at is not None and record.expires_at <= utcnow():
             raise InvalidApiKey("This API key was rotated and its grace period has ended")
         return record
-
-    def cached(self, key: str | None) -> bool:
-        """Whether ``verify(key)`` would answer from memory, with no database round trip: a
-        request can then be checked on the event loop rather than on a thread."""
-        if not key or not is_well_formed(key):
-            return True  # refused without a look-up
-        cached = self._cache.get(hash_key(key))
-        return cached is not None and time.monotonic() - cached[1] < self._ttl
 
     def invalidate(self) -> None:
         """Forget every cached key; called after a revocation or rotation."""

@@ -35,7 +35,7 @@ def read_shopper(
     mark = "%s" if postgres else "?"
     # Begin through SQLAlchemy, so the dialect's BEGIN (and isolation level) applies, then
     # read on the driver's own cursor inside that transaction.
-    connection.exec_driver_sql("SELECT 1")
+    connection.begin()
     cursor = connection.connection.cursor()
     try:
         cursor.execute(
