@@ -133,6 +133,10 @@ def test_train_now_serves_a_version_the_api_lists(api: TestClient, shop) -> None
     assert page.index(f'data-version="{new + 1}"') < page.index(f'data-version="{new}"')
     earlier = user.client.get(f"/models/{new}")
     assert earlier.status_code == 200 and f">Version {new}" in earlier.text
+    # No events since: the second run refit the searched settings, and its page says so.
+    later = user.client.get(f"/models/{new + 1}").text
+    assert 'id="settings-reused"' in later
+    assert f"Settings reused from version {new}:" in later
 
 
 def test_a_second_click_joins_the_running_training(api: TestClient, shop, hold_training) -> None:  # type: ignore[no-untyped-def]

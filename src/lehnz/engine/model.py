@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from lehnz.engine.als import fold_in
+from lehnz.engine.ann import SemanticIndex, inner_products
 from lehnz.engine.types import CatalogArrays, ItemIndices, Scores
 
 
@@ -59,6 +60,8 @@ class OrgModel:
     # Per item: the smoothed share of its buyers who bought it more than once.
     repeat_rate: NDArray[np.float32] | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
+    # Semantic neighbours of a large catalog (``ann.MIN_ITEMS`` items or more); None: exact.
+    semantic_index: SemanticIndex | None = None
     _gram: NDArray[np.float32] | None = None
     _popularity: tuple[float, NDArray[np.float32]] | None = None
 
@@ -171,39 +174,32 @@ class OrgModel:
         """Trending first, then all-time popular: a sensible list for someone unknown."""
         return (unit(self.trending) + 0.01 * unit(self.popular)).astype(np.float32)
 
-    def contributions(self, indices: ItemIndices, strengths: NDArray[np.float32]) -> sp.csc_matrix:
-        """How much each history item adds to each item's collaborative score (history x
-        items), by column: what ``top_contributor`` reads, built once per list rather than
-        indexed out of the whole matrix once per item."""
-        weights = sp.diags(strengths.astype(np.float32))
-        block = weights @ self.neighbours[indices]
+    def contributions(self, indices: ItemIndices, strengths: NDArray[np.float32]) -> Contributions:
+        """How much each history item adds to each item's collaborative score, for
+        ``Contributions.top`` to read for the few items of a page."""
+        parts = [_weighted_rows(self.neighbours, indices, strengths)]
         if self.cf is not None and self.cf is not self.neighbours:
-            block = block + weights @ self.cf[indices]
-        return sp.csc_matrix(block)
-
-    @staticmethod
-    def top_contributor(
-        target: int, indices: ItemIndices, contributions: sp.csc_matrix
-    ) -> int | None:
-        """Which history item did most to recommend ``target`` (for the reason line)."""
-        start, end = contributions.indptr[target], contributions.indptr[target + 1]
-        if start == end:
-            return None
-        values = contributions.data[start:end]
-        best = int(np.argmax(values))
-        if values[best] <= 0:
-            return None
-        return int(indices[contributions.indices[start + best]])
+            parts.append(_weighted_rows(self.cf, indices, strengths))
+        return Contributions(indices, parts)
 
     # -- item to item -----------------------------------------------------------------------
 
     def similar_semantic(self, item: int) -> Scores:
+        """Items by the cosine of their text embeddings with ``item``'s: every item's, or,
+        with a ``semantic_index``, its ``ann.CANDIDATES`` nearest items' (-inf elsewhere)."""
         vector = self.embeddings[item]
         if not np.any(vector):
             return np.zeros(self.n_items, dtype=np.float32)
-        scores = self.embeddings @ vector
+        scores = inner_products(self.embeddings, vector, self.semantic_index)
         scores[item] = -np.inf
-        return scores.astype(np.float32)
+        return scores
+
+    def semantic_profile(self, indices: ItemIndices, strengths: NDArray[np.float32]) -> Scores:
+        """Items by the inner product of their embeddings with a history's strength-weighted
+        sum of embeddings (the personal list's ``semantic`` mode), through the index when the
+        model has one, as ``similar_semantic``."""
+        profile = (self.embeddings[indices] * strengths[:, None]).sum(axis=0)
+        return inner_products(self.embeddings, profile, self.semantic_index)
 
     def similar_collaborative(self, item: int) -> Scores:
         scores = self.neighbours[item].toarray().ravel().astype(np.float32)
@@ -240,6 +236,52 @@ class OrgModel:
             return None
         column = self.bought_together[indices, target].toarray().ravel()
         return int(indices[int(np.argmax(column))]) if column.max() > 0 else None
+
+
+class Contributions:
+    """A history's neighbour rows, each entry weighted by its history item's strength,
+    flattened: which history item did most to recommend an item is then one comparison over
+    a few thousand entries, rather than the (history x catalog) matrix built per request that
+    it was (a fifth of a request's scoring)."""
+
+    __slots__ = ("_indices", "_parts")
+
+    def __init__(
+        self,
+        indices: ItemIndices,
+        parts: list[tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]],
+    ) -> None:
+        self._indices = indices
+        self._parts = parts
+
+    def top(self, target: int) -> int | None:
+        """The history item that did most for ``target`` (the first in history order among
+        equals), or None if none added anything positive."""
+        total: NDArray[np.float32] | None = None
+        for positions, columns, values in self._parts:
+            hits = columns == target
+            added = np.zeros(len(self._indices), dtype=np.float32)
+            added[positions[hits]] = values[hits]
+            total = added if total is None else total + added
+        if total is None or len(total) == 0:
+            return None
+        best = int(np.argmax(total))
+        if total[best] <= 0:
+            return None
+        return int(self._indices[best])
+
+
+def _weighted_rows(
+    matrix: sp.csr_matrix, indices: ItemIndices, strengths: NDArray[np.float32]
+) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]:
+    """The rows ``indices`` of ``matrix`` as (history position, column, strength x value)."""
+    starts = matrix.indptr[indices]
+    lengths = matrix.indptr[np.asarray(indices) + 1] - starts
+    positions = np.repeat(np.arange(len(indices)), lengths)
+    first = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    entries = first + np.arange(len(positions))
+    values = matrix.data[entries] * strengths.astype(np.float32)[positions]
+    return positions, matrix.indices[entries], values.astype(np.float32)
 
 
 def _spread(matrix: sp.csr_matrix, indices: ItemIndices, weights: NDArray[np.float32]) -> Scores:

@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from lehnz.engine import ann
 from lehnz.engine.als import fit_item_factors
 from lehnz.engine.history import strength
 from lehnz.engine.metrics import hit_at_k, ndcg_at_k, recall_at_k
@@ -54,6 +55,14 @@ MAX_VALIDATION_BASKETS = 1000
 
 
 @dataclass
+class Reuse:
+    """Settings an earlier training's search chose, to fit again without searching."""
+
+    params: Params
+    repeat_share: float
+
+
+@dataclass
 class TrainingInput:
     events: EventArrays
     catalog: CatalogArrays
@@ -61,6 +70,8 @@ class TrainingInput:
     embedding_cache: dict[str, NDArray[np.float32]] = field(default_factory=dict)
     seed: int = 7
     use_semantic_model: bool = True
+    # Given: skip the validation grids (most of a training's time) and fit these settings.
+    reuse: Reuse | None = None
 
 
 @dataclass
@@ -508,14 +519,21 @@ def train(inp: TrainingInput) -> TrainingResult:
     started = time.perf_counter()
     texts = inp.catalog.texts
     embeddings, method, cache = embed(texts, inp.embedding_cache, use_model=inp.use_semantic_model)
-    params, validation = choose_params(inp, embeddings, method)
-    basket_params, basket_validation = choose_basket_params(inp.events, len(inp.catalog))
-    params.basket_alpha = basket_params["alpha"]
-    params.basket_shrink = basket_params["shrink"]
-    params.basket_popularity_weight = basket_params["popularity"]
-    validation["basket"] = basket_validation
-    if "chosen" in validation:  # what serves: the blend's choice with the basket's
-        validation["chosen"] = params.as_dict()
+    if inp.reuse is not None:
+        params = Params(**inp.reuse.params.as_dict())
+        validation: dict[str, Any] = {
+            "chosen": params.as_dict(),
+            "repeat_share": inp.reuse.repeat_share,
+        }
+    else:
+        params, validation = choose_params(inp, embeddings, method)
+        basket_params, basket_validation = choose_basket_params(inp.events, len(inp.catalog))
+        params.basket_alpha = basket_params["alpha"]
+        params.basket_shrink = basket_params["shrink"]
+        params.basket_popularity_weight = basket_params["popularity"]
+        validation["basket"] = basket_validation
+        if "chosen" in validation:  # what serves: the blend's choice with the basket's
+            validation["chosen"] = params.as_dict()
     model = _fit(
         inp.events,
         inp.n_users,
@@ -527,6 +545,7 @@ def train(inp: TrainingInput) -> TrainingResult:
     )
     share = validation.get("repeat_share")
     model.repeat_share = float(share) if share is not None else 0.0
+    model.semantic_index = ann.build(embeddings)  # None below ann.MIN_ITEMS items: exact
     return TrainingResult(
         model=model,
         embedding_cache=cache,

@@ -106,8 +106,7 @@ class Recommender:
             if mode == "collaborative":
                 scores = unit(model.collaborative(indices, strengths))
             elif mode == "semantic":
-                profile = (model.embeddings[indices] * strengths[:, None]).sum(axis=0)
-                scores = model.embeddings @ profile
+                scores = model.semantic_profile(indices, strengths)
             else:
                 scores, _, _ = model.personal_scores(indices, strengths, purchases)
             scores = unit(scores) + 1e-3 * unit(model.cold_start())
@@ -453,7 +452,7 @@ def _personal_reason(
             if count > 1:
                 return f"You bought this {count} times"
             return "You bought this before" if count == 1 else "You looked at this recently"
-        source = model.top_contributor(target, indices, contributions())
+        source = contributions().top(target)
         if source is not None:
             verb = "bought" if bought.get(source, 0) > 0 else "viewed"
             return f"Because you {verb} {names(source)}"

@@ -22,6 +22,7 @@ from lehnz.store.locks import organization_lock
 from lehnz.store.training import ModelRow
 from lehnz.store.types import utcnow
 from lehnz.training.loader import load
+from lehnz.training.reuse import ReusePolicy
 
 logger = logging.getLogger("lehnz.training")
 
@@ -35,8 +36,12 @@ class TrainingService:
         *,
         use_semantic_model: bool = True,
         artifacts_kept: int = 3,
+        reuse: ReusePolicy | None = ReusePolicy(),  # frozen: one instance is safe to share
     ) -> None:
+        """``reuse``: when a retraining may fit the serving version's settings without
+        searching again (``lehnz.training.reuse``); None searches every time."""
         self._store = store
+        self._reuse = reuse
         self._artifacts_kept = artifacts_kept
         self._registry = registry
         self._notices = notices
@@ -74,15 +79,26 @@ class TrainingService:
         data = load(self._store, organization_id)
         with self._store.read() as connection:
             changed = queries.catalog_changed_at(connection, organization_id)
+            previous = queries.serving_model(connection, organization_id)
+        decided = (
+            self._reuse.decide(
+                previous, events=len(data.events), items=len(data.catalog), now=created
+            )
+            if self._reuse is not None
+            else None
+        )
         result = train(
             TrainingInput(
                 events=data.events,
                 catalog=data.catalog,
                 n_users=data.n_users,
-                embedding_cache=self._previous_cache(organization_id),
+                embedding_cache=self._previous_cache(organization_id, previous),
                 use_semantic_model=self._use_model,
+                reuse=decided[0] if decided else None,
             )
         )
+        if decided:
+            result.validation["reused"] = decided[1]
         manifest: dict[str, Any] = {
             "trained_on": {
                 "events": len(data.events),
@@ -128,10 +144,13 @@ class TrainingService:
         )
         return row
 
-    def _previous_cache(self, organization_id: str) -> dict[str, NDArray[np.float32]]:
+    def _previous_cache(
+        self, organization_id: str, previous: ModelRow | None
+    ) -> dict[str, NDArray[np.float32]]:
+        if previous is None:
+            return {}
         with self._store.read() as connection:
-            version = queries.serving_version(connection, organization_id)
-            found = queries.load_artifact(connection, organization_id, version) if version else None
+            found = queries.load_artifact(connection, organization_id, previous.version)
         if found is None:
             return {}
         try:

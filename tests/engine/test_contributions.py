@@ -1,0 +1,102 @@
+"""``OrgModel.contributions``: which history item did most to recommend an item (the
+"Because you viewed X" line), read from flattened rows, must name the very item the
+(history x catalog) matrix it replaced named, for every item, history and model shape."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from lehnz.engine.model import OrgModel, Params
+from lehnz.engine.types import CatalogArrays
+
+
+def _reference(
+    neighbours: sp.csr_matrix,
+    cf: sp.csr_matrix | None,
+    indices: np.ndarray,
+    strengths: np.ndarray,
+    target: int,
+) -> int | None:
+    """The former implementation, kept as the specification."""
+    weights = sp.diags(strengths.astype(np.float32))
+    block = weights @ neighbours[indices]
+    if cf is not None and cf is not neighbours:
+        block = block + weights @ cf[indices]
+    contributions = sp.csc_matrix(block)
+    start, end = contributions.indptr[target], contributions.indptr[target + 1]
+    if start == end:
+        return None
+    values = contributions.data[start:end]
+    best = int(np.argmax(values))
+    if values[best] <= 0:
+        return None
+    return int(indices[contributions.indices[start + best]])
+
+
+def _sparse(rng: np.random.Generator, n: int, per_row: int, *, signed: bool) -> sp.csr_matrix:
+    rows = np.repeat(np.arange(n), per_row)
+    cols = rng.integers(0, n, n * per_row)
+    values = rng.random(n * per_row).astype(np.float32)
+    if signed:
+        values -= 0.3
+    # Ties: a few equal values, so "the first among equals" is tested too.
+    values[rng.random(len(values)) < 0.1] = 0.5
+    matrix = sp.csr_matrix((values, (rows, cols)), shape=(n, n), dtype=np.float32)
+    matrix.setdiag(0)
+    matrix.eliminate_zeros()
+    return matrix
+
+
+def _model(neighbours: sp.csr_matrix, cf: sp.csr_matrix | None) -> OrgModel:
+    n = neighbours.shape[0]
+    zeros = np.zeros(n, dtype=np.float32)
+    return OrgModel(
+        catalog=CatalogArrays(
+            item_ids=[f"i{i}" for i in range(n)],
+            texts=[],
+            prices=np.full(n, np.nan, dtype=np.float32),
+            categories=[None] * n,
+            names=[None] * n,
+        ),
+        params=Params(),
+        trending=zeros,
+        popular=zeros,
+        support=zeros,
+        neighbours=neighbours,
+        cf=cf,
+        item_factors=None,
+        bought_together=neighbours,
+        embeddings=np.zeros((n, 4), dtype=np.float32),
+        embedding_method="tfidf",
+        repeat_share=0.0,
+    )
+
+
+@pytest.mark.parametrize("shape", ["knn", "ease", "als"])
+def test_the_top_contributor_is_the_one_the_full_matrix_named(shape: str) -> None:
+    rng = np.random.default_rng(7)
+    n = 120
+    neighbours = _sparse(rng, n, 12, signed=False)
+    cf = {"knn": neighbours, "ease": _sparse(rng, n, 12, signed=True), "als": None}[shape]
+    model = _model(neighbours, cf)
+    checked = named = 0
+    for _ in range(25):
+        size = int(rng.integers(1, 40))
+        indices = rng.choice(n, size, replace=False).astype(np.int32)
+        strengths = rng.random(size).astype(np.float32)
+        strengths[rng.random(size) < 0.1] = 0.0  # an item whose weight decayed to nothing
+        contributions = model.contributions(indices, strengths)
+        for target in range(n):
+            expected = _reference(neighbours, cf, indices, strengths, target)
+            assert contributions.top(target) == expected, (shape, target)
+            checked += 1
+            named += expected is not None
+    assert named > checked // 20  # the comparison covered real answers, not only None
+
+
+def test_an_empty_history_names_nobody() -> None:
+    model = _model(_sparse(np.random.default_rng(1), 20, 3, signed=False), None)
+    empty = model.contributions(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+    assert empty.top(3) is None
