@@ -87,7 +87,9 @@ def lehnz_env(settings: dict[str, str] | None = None) -> dict[str, str]:
     """This shell's environment without its ``LEHNZ_*`` settings, limits lifted, plus
     ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEHNZ_")}
-    return {**env, **UNLIMITED, **(settings or {})}
+    # One process unless a benchmark asks for workers: figures stay comparable with earlier
+    # runs, and peak_rss_mb(pid) reads that one process.
+    return {**env, **UNLIMITED, "LEHNZ_WORKERS": "1", **(settings or {})}
 
 
 def start(args: list[str], env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:

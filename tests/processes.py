@@ -20,6 +20,9 @@ from typing import IO
 import httpx
 import pytest
 
+#: What each of uvicorn's server processes prints once it serves.
+STARTED = "Application startup complete."
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -28,10 +31,14 @@ def free_port() -> int:
 
 
 class LehnzProcess:
-    """``python -m lehnz <args>`` with only the ``LEHNZ_*`` settings given in ``env``."""
+    """``python -m lehnz <args>`` with only the ``LEHNZ_*`` settings given in ``env``, and
+    one server process unless ``env`` asks for more (``LEHNZ_WORKERS``): the tests written
+    for one process (a kill, a restart on the same port, per-process limits) hold as they
+    were, and only the tests of ``--workers`` pay for starting several."""
 
     def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None) -> None:
         clean = {k: v for k, v in os.environ.items() if not k.startswith("LEHNZ_")}
+        clean["LEHNZ_WORKERS"] = "1"
         self.log_path = log
         self._log: IO[bytes] = log.open("wb")
         self.process = subprocess.Popen(
@@ -58,11 +65,11 @@ class LehnzProcess:
             time.sleep(0.1)
         pytest.fail(f"lehnz did not start in time:\n{self.log_text()}")
 
-    def wait_for_output(self, text: str, deadline: float) -> None:
-        """Until the process has printed ``text`` (a worker)."""
+    def wait_for_output(self, text: str, deadline: float, *, times: int = 1) -> None:
+        """Until the process has printed ``text`` (a worker), ``times`` times."""
         while time.monotonic() < deadline:
             self._check_alive()
-            if text in self.log_text():
+            if self.log_text().count(text) >= times:
                 return
             time.sleep(0.1)
         pytest.fail(f"lehnz never printed {text!r}:\n{self.log_text()}")
@@ -92,17 +99,24 @@ class LehnzProcess:
 
 @contextmanager
 def lehnz_serve(
-    tmp: Path, env: dict[str, str] | None = None, *, start_seconds: float = 60
+    tmp: Path,
+    env: dict[str, str] | None = None,
+    *,
+    start_seconds: float = 60,
+    workers: int = 1,
 ) -> Iterator[tuple[str, LehnzProcess]]:
-    """A real ``lehnz serve`` on a free port of 127.0.0.1, its data in ``tmp / "data"`` and
-    its output in ``tmp / "server.log"``: its base URL and the process, stopped afterwards."""
+    """A real ``lehnz serve --workers <workers>`` on a free port of 127.0.0.1, its data in
+    ``tmp / "data"`` and its output in ``tmp / "server.log"``: its base URL and the process,
+    stopped afterwards. With several workers it is ready once every one of them is."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = LehnzProcess(
-        ["serve", "--port", str(port), "--data-dir", str(tmp / "data")], tmp / "server.log", env
-    )
+    args = ["serve", "--port", str(port), "--data-dir", str(tmp / "data")]
+    server = LehnzProcess([*args, "--workers", str(workers)], tmp / "server.log", env)
     try:
-        server.wait_ready(base, time.monotonic() + start_seconds)
+        deadline = time.monotonic() + start_seconds
+        server.wait_ready(base, deadline)
+        if workers > 1:
+            server.wait_for_output(STARTED, deadline, times=workers)
         yield base, server
     finally:
         server.stop()

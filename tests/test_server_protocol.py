@@ -108,3 +108,43 @@ def test_malformed_http_is_answered_in_the_envelope(server, request_bytes):
     envelope = _envelope(body, "bad_request")
     assert "Malformed HTTP request" in str(envelope["message"])
     _still_serving(server)
+
+
+def test_answers_on_one_kept_alive_connection_arrive_whole_small_and_large(server):
+    """The coalescing transport joins a response's head and body into one send: answers
+    small (health) and large (the OpenAPI document, past the 64 KiB flush mark) must still
+    arrive whole, in order, on one kept-alive connection."""
+    host, port = server
+    with httpx.Client(base_url=f"http://{host}:{port}", timeout=20) as client:
+        for _ in range(3):
+            assert client.get("/healthz").status_code == 200
+            document = client.get("/openapi.json")
+            assert document.status_code == 200
+            assert len(document.content) > 64 * 1024
+            assert document.json()["openapi"].startswith("3.")
+        answer = client.post("/recommend", headers={"X-Domain": "commerce"}, json={})
+        assert answer.status_code == 401
+        assert answer.json()["code"] == "invalid_api_key"
+
+
+def test_pipelined_requests_are_answered_in_order(server):
+    """Two requests sent in one packet: two whole answers, the second's head after the
+    first's body, though both may leave in one turn of the event loop."""
+    one = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    two = b"GET /nowhere HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    with socket.create_connection(server, timeout=20) as sock:
+        sock.sendall(one + two)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    first_head, _, rest = data.partition(b"\r\n\r\n")
+    assert first_head.startswith(b"HTTP/1.1 200")
+    length = int(
+        next(
+            line.split(b":", 1)[1]
+            for line in first_head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
+    )
+    second = rest[length:]
+    assert second.startswith(b"HTTP/1.1 404"), second[:80]

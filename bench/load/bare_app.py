@@ -1,10 +1,11 @@
-"""The ceiling for ``POST /recommend``: a bare FastAPI app that reads the same JSON body into a
-Pydantic model and answers a constant list of the same size, on the same uvicorn.
+"""The ceiling for the recommendation endpoints: a bare FastAPI app that reads the same
+request (JSON body into a Pydantic model, or path and query) and answers a constant list of
+the same size, on the same uvicorn.
 
     .venv/bin/python bench/load/bare_app.py --port 8001 --answer answer.json
 
-``answer.json`` is one real answer of lehnz's (``run.py`` captures it), so both servers move
-the same bytes; the difference is everything lehnz does to make the list.
+``answer.json`` is one real answer of lehnz's (``run.py`` captures one per endpoint), so
+both servers move the same bytes; the difference is everything lehnz does to make the list.
 """
 
 from __future__ import annotations
@@ -20,23 +21,69 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 
-class RecommendBody(BaseModel):
+class UserBody(BaseModel):
     user_id: str
     limit: int = 12
     placement: str | None = None
+
+
+class SessionBody(BaseModel):
+    clicked_item_id: str
+    limit: int = 12
+
+
+class BasketBody(BaseModel):
+    item_ids: list[str]
+    limit: int = 12
 
 
 def build(answer: dict[str, Any]) -> FastAPI:
     app = FastAPI()
     payload = json.dumps(answer).encode()
 
+    def constant() -> Response:
+        return Response(payload, media_type="application/json")
+
     @app.post("/recommend")
     def recommend(
-        body: RecommendBody,
+        body: UserBody,
         x_api_key: str = Header(alias="X-API-KEY"),
         x_domain: str = Header(alias="X-Domain"),
     ) -> Response:
-        return Response(payload, media_type="application/json")
+        return constant()
+
+    @app.post("/recommend/price_optimized")
+    def price_optimized(
+        body: UserBody,
+        x_api_key: str = Header(alias="X-API-KEY"),
+        x_domain: str = Header(alias="X-Domain"),
+    ) -> Response:
+        return constant()
+
+    @app.get("/item/{item_id}")
+    def item(
+        item_id: str,
+        limit: int = 4,
+        x_api_key: str = Header(alias="X-API-KEY"),
+        x_domain: str = Header(alias="X-Domain"),
+    ) -> Response:
+        return constant()
+
+    @app.post("/recommend/session")
+    def session(
+        body: SessionBody,
+        x_api_key: str = Header(alias="X-API-KEY"),
+        x_domain: str = Header(alias="X-Domain"),
+    ) -> Response:
+        return constant()
+
+    @app.post("/recommend/basket")
+    def basket(
+        body: BasketBody,
+        x_api_key: str = Header(alias="X-API-KEY"),
+        x_domain: str = Header(alias="X-Domain"),
+    ) -> Response:
+        return constant()
 
     return app
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import uvicorn
@@ -47,19 +47,38 @@ def serve(
     demo: Annotated[
         bool, typer.Option("--demo", help="Create a demo organisation and print its keys.")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=256,
+            help="Processes serving the API; default: the cores this process may use "
+            "[env: LEHNZ_WORKERS].",
+        ),
+    ] = None,
 ) -> None:
-    """Apply migrations and serve the API."""
+    """Apply migrations and serve the API.
+
+    With ``--workers`` above 1 the same port is served by that many processes, so every core
+    answers requests (one process runs on one core at a time: Python's lock). The default
+    is the number of cores: a request's work is CPU, so a third process on two cores only
+    takes turns. Each process holds its own copy of the models (memory grows with N; lower
+    N where models are large), and on SQLite they queue for its one write lock, as one
+    process's threads already do. ``--workers 1`` serves in this process, as before."""
     _one_blas_thread()
     from lehnz.api.http_protocol import EnvelopeHttpToolsProtocol
     from lehnz.app import create_app
     from lehnz.runtime import build_runtime
+    from lehnz.worker_processes import prepare
+    from lehnz.worker_processes import serve as serve_workers
 
     if service and service not in ("all", "ingestion", "recommendations"):
         raise typer.BadParameter(
             "must be all, ingestion or recommendations", param_hint="--service"
         )
     chosen: Service | None = service or None  # type: ignore[assignment]
-    settings = _settings(data_dir, service=chosen)
+    settings = _settings(data_dir, service=chosen, workers=workers)
+    processes = settings.resolved_workers()
     _warn_about_a_shared_setup(settings)
     runtime = build_runtime(settings)
     url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
@@ -67,18 +86,25 @@ def serve(
         _print_demo(runtime, url)
     else:
         console.print(f"lehnz serving [bold]{settings.service}[/] at [bold]{url}[/]")
-    _share_the_gil_often()
+    share_the_gil_often()
     # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1;
     # which proxies are trusted is LEHNZ_TRUSTED_PROXIES's decision alone. The protocol
     # answers requests too malformed to reach the app in the envelope too.
-    uvicorn.run(
-        create_app(runtime=runtime),
-        host=host,
-        port=port,
-        log_level="info",
-        proxy_headers=False,
-        http=EnvelopeHttpToolsProtocol,
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": "info",
+        "proxy_headers": False,
+        "http": EnvelopeHttpToolsProtocol,
+    }
+    if processes == 1:
+        uvicorn.run(create_app(runtime=runtime), **options)
+        return
+    # Migrated and seeded once, here; each worker opens its own runtime.
+    runtime.close()
+    prepare(settings, processes)
+    console.print(f"lehnz: {processes} worker processes")
+    serve_workers(processes, options)
 
 
 def _warn_about_a_shared_setup(settings: Settings) -> None:
@@ -109,10 +135,11 @@ def _one_blas_thread() -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
-def _share_the_gil_often() -> None:
-    """Hand the GIL over every 1 ms instead of 5 ms. A thread back from the database (a
-    commit, a statement) waits for a busy thread's interval to end before it can go on; in
-    a server whose requests parse JSON while others write, that wait was most of the write."""
+def share_the_gil_often() -> None:
+    """Hand the GIL over every 1 ms instead of 5 ms (each worker of ``--workers`` too). A
+    thread back from the database (a commit, a statement) waits for a busy thread's interval
+    to end before it can go on; in a server whose requests parse JSON while others write,
+    that wait was most of the write."""
     import sys
 
     sys.setswitchinterval(0.001)

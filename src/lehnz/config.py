@@ -7,6 +7,7 @@ one test run can hold a SQLite app and a PostgreSQL app side by side.
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -21,6 +22,23 @@ Registration = Literal["open", "closed"]
 RateLimitFailure = Literal["open", "closed"]
 
 SECRET_KEY_FILE = "secret_key"
+
+
+def usable_cores() -> int:
+    """The CPUs this process may run on: its affinity (which a container's cpuset narrows),
+    or fewer if its cgroup's CPU quota allows less (``docker run --cpus 2`` on a larger
+    host)."""
+    try:
+        cores = max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return cores
 
 
 class Settings(BaseSettings):
@@ -73,6 +91,15 @@ class Settings(BaseSettings):
         "switching costs more than it gains (bench/RESULTS.md: 305 requests/s with 1, 266 "
         "with 2, 207 with 4, 141 with 40). Two, so that one request waiting on the database "
         "does not stop the others. Training and imports run on threads of their own.",
+    )
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="Processes `lehnz serve` starts, each with its own copy of the models; "
+        "default: the cores this process may run on. With more than one, rate limits and "
+        "notices are shared through files in the data directory (or Redis, when set), and "
+        "one of them runs the embedded pipeline and scheduled training.",
     )
     service: Service = "all"
     embedded_worker: bool = Field(
@@ -172,6 +199,13 @@ class Settings(BaseSettings):
         """Four times the upload limit unless set: CSV and JSON gzip about that well, while a
         bomb unpacks a thousandfold."""
         return self.max_decompressed_bytes or 4 * self.max_upload_bytes
+
+    def resolved_workers(self) -> int:
+        """``workers``, or the cores this process may run on (its CPU affinity, which a
+        container's cpuset narrows; ``os.cpu_count()`` would count the host's)."""
+        if self.workers is not None:
+            return self.workers
+        return usable_cores()
 
     @property
     def redis_enabled(self) -> bool:

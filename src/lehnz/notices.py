@@ -3,18 +3,22 @@ rotated, a setting.
 
 A notice runs this process's handlers at once. With Redis configured it is also published on
 one channel, and a listener thread in every other process runs the same handlers, so caches
-everywhere drop stale entries within milliseconds. Notices are best effort: the caches they
-clear also expire on their own within seconds, and after the listener loses Redis it tells
-every handler that anything may have changed (``organization_id=None``).
+everywhere drop stale entries within milliseconds. Without Redis, the workers of one
+``lehnz serve --workers N`` share notices through a file in the data directory
+(``FileNotices``), seen by the others within a tenth of a second. Notices are best effort:
+the caches they clear also expire on their own within seconds, and after the listener loses
+Redis it tells every handler that anything may have changed (``organization_id=None``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal
 
 import redis
@@ -126,3 +130,91 @@ class RedisNotices(Notices):
     def _everything_may_have_changed(self) -> None:
         for kind in KINDS:
             self._dispatch(kind, None, {})
+
+
+class FileNotices(Notices):
+    """Notices shared by the workers of one ``lehnz serve`` through a file of JSON lines.
+
+    ``publish`` appends one line with a single ``O_APPEND`` write (whole lines, never
+    interleaved); a thread in every worker looks at the file's size every ``poll_seconds``
+    and runs the handlers for the lines other workers added. A look is one ``fstat``, so
+    a tenth of a second costs nothing, and a revoked key or a new limit is honoured
+    everywhere within it, as within one process, rather than within the caches' seconds.
+    Notices are rare (a key, a setting, a model), so the file stays small; the parent
+    process empties it at each start (``create``).
+    """
+
+    def __init__(self, path: Path, *, poll_seconds: float = 0.1) -> None:
+        super().__init__()
+        self._fd = os.open(path, os.O_RDWR | os.O_APPEND)
+        self._offset = os.fstat(self._fd).st_size  # what came before this worker is moot
+        self._poll = poll_seconds
+        self._origin = secrets.token_hex(8)
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def create(path: Path) -> None:
+        """An empty notice file at ``path`` (the parent process, before its workers)."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.close(fd)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stopping.clear()
+            self._thread = threading.Thread(target=self._listen, name="lehnz-notices", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _broadcast(self, kind: Kind, organization_id: str, data: dict[str, Any]) -> None:
+        message = {"origin": self._origin, "kind": kind, "organization_id": organization_id}
+        line = json.dumps({**message, "data": data}, separators=(",", ":")) + "\n"
+        try:
+            os.write(self._fd, line.encode())
+        except OSError as exc:
+            # Other workers' caches still expire on their own within seconds.
+            logger.warning("could not write a %s notice: %s", kind, exc)
+
+    def _listen(self) -> None:
+        while not self._stopping.wait(self._poll):
+            try:
+                self.receive_pending()
+            except Exception:
+                logger.exception("could not read the notice file")
+
+    def receive_pending(self) -> None:
+        """Run the handlers for every whole line other workers added since the last look."""
+        size = os.fstat(self._fd).st_size
+        if size < self._offset:  # emptied by a new parent: anything may have changed
+            self._offset = 0
+            self._everything_may_have_changed()
+        if size <= self._offset:
+            return
+        chunk = os.pread(self._fd, size - self._offset, self._offset)
+        whole = chunk.rfind(b"\n") + 1  # a line still being written waits for the next look
+        self._offset += whole
+        for line in chunk[:whole].splitlines():
+            self._receive(line)
+
+    def _receive(self, raw: bytes) -> None:
+        try:
+            message = json.loads(raw)
+            kind, organization_id = message["kind"], message["organization_id"]
+        except (ValueError, KeyError, TypeError):
+            logger.warning("ignored a malformed notice")
+            return
+        if message.get("origin") != self._origin:
+            self._dispatch(kind, organization_id, message.get("data") or {})
+
+    def _everything_may_have_changed(self) -> None:
+        for kind in KINDS:
+            self._dispatch(kind, None, {})
+
+    def close(self) -> None:
+        self.stop()
+        os.close(self._fd)

@@ -1,7 +1,8 @@
 """Everything a running lehnz holds, built once from ``Settings``.
 
 The app's lifespan and the command line both build a ``Runtime``, so an import from the CLI
-goes through exactly the services that requests use.
+goes through exactly the services that requests use. Each worker of ``lehnz serve --workers
+N`` builds its own (``lehnz.worker_processes``).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from lehnz.config import Settings
 from lehnz.events.history import EventHistory
 from lehnz.events.log import EventLog
 from lehnz.imports.importer import Importer, read_limits
-from lehnz.notices import Notices, RedisNotices
+from lehnz.leadership import Leadership
+from lehnz.notices import FileNotices, Notices, RedisNotices
 from lehnz.pipeline.reader import UserStateReader
 from lehnz.pipeline.worker import Pipeline
-from lehnz.ratelimit import Limiter, MemoryLimiter, RedisLimiter
+from lehnz.ratelimit import Limiter, MemoryLimiter, RedisLimiter, SharedLimiter
 from lehnz.ratelimit.policy import RateLimits
 from lehnz.serving.catalog_cache import CatalogCache
 from lehnz.serving.logs import RecommendationLog
@@ -33,6 +35,7 @@ from lehnz.stats import StatsService
 from lehnz.store import Store, open_store
 from lehnz.training.scheduler import TrainingScheduler
 from lehnz.training.service import TrainingService
+from lehnz.worker_processes import SharedFiles
 
 
 @dataclass
@@ -62,6 +65,8 @@ class Runtime:
     rate_limits: RateLimits
     jwt_secret: str
     redis: redis.Redis | None = None
+    #: One of several workers: the embedded pipeline runs only while this is held.
+    leadership: Leadership | None = None
 
     def training_scheduler(self) -> TrainingScheduler:
         """Scheduled retraining as the settings say (``serve`` runs it, or ``worker``)."""
@@ -74,15 +79,23 @@ class Runtime:
 
     def close(self) -> None:
         self.notices.stop()
+        if isinstance(self.notices, FileNotices):
+            self.notices.close()
+        if isinstance(self.rate_limits.limiter, SharedLimiter):
+            self.rate_limits.limiter.close()
         self.recommendation_log.stop()
+        self.user_states.close()
         self.store.close()
         if self.redis is not None:
             self.redis.close()
 
 
-def _shared_state(settings: Settings) -> tuple[Limiter, Notices, redis.Redis | None]:
+def _shared_state(settings: Settings, workers: int) -> tuple[Limiter, Notices, redis.Redis | None]:
     """Rate-limit windows and notices: in Redis when configured, so every process shares
-    them; otherwise in this process."""
+    them; otherwise in files the workers of one ``lehnz serve`` share, or in this process."""
+    if not settings.redis_url and workers > 1:
+        files = SharedFiles(settings.data_dir.resolve())
+        return SharedLimiter(files.rate_limits), FileNotices(files.notices), None
     if not settings.redis_url:
         return MemoryLimiter(), Notices(), None
     client = redis.Redis.from_url(
@@ -99,11 +112,13 @@ def _shared_state(settings: Settings) -> tuple[Limiter, Notices, redis.Redis | N
     return limiter, RedisNotices(client, prefix=prefix), client
 
 
-def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+def build_runtime(settings: Settings, *, migrate: bool = True, workers: int = 1) -> Runtime:
+    """``workers``: how many processes serve alongside (``lehnz serve --workers``); above
+    one, they share the rate-limit windows and notices, and elect one pipeline."""
     store = open_store(settings.resolved_database_url(), migrate=migrate)
     secret = settings.resolved_secret_key()
     verifier = KeyVerifier(store, ttl_seconds=settings.key_cache_seconds)
-    limiter, notices, redis_client = _shared_state(settings)
+    limiter, notices, redis_client = _shared_state(settings, workers)
     rate_limits = RateLimits(
         store,
         limiter,
@@ -153,4 +168,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         rate_limits=rate_limits,
         jwt_secret=secret,
         redis=redis_client,
+        leadership=_leadership(settings) if workers > 1 else None,
     )
+
+
+def _leadership(settings: Settings) -> Leadership:
+    return Leadership(SharedFiles(settings.data_dir.resolve()).pipeline_lock)

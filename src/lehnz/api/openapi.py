@@ -19,15 +19,18 @@ files ship in the pinned ``fastapi-offline`` package, so the pages work with no 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import BaseRoute
 
 from lehnz.api.deps import DOMAIN
 from lehnz.api.envelope import ErrorEnvelope
@@ -332,13 +335,23 @@ def _drop_unused_schemas(document: dict[str, Any]) -> None:
             schemas[name] = schema  # still referred to
 
 
-def install_openapi(app: FastAPI) -> None:
-    """Have ``app.openapi()`` (and so ``/openapi.json``) return the refined document."""
-    generate = app.openapi
+def install_openapi(app: FastAPI, *, documented_order: Sequence[BaseRoute]) -> None:
+    """Have ``app.openapi()`` (and so ``/openapi.json``) return the refined document, its
+    paths in ``documented_order``: the order requests are matched in may differ (the
+    recommendation paths are tried first, being the most frequent)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = refine(generate())
+            app.openapi_schema = refine(
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    description=app.description,
+                    routes=documented_order,
+                    tags=app.openapi_tags,
+                    servers=app.servers,
+                )
+            )
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from lehnz.auth.api_keys import hash_key, is_well_formed
 from lehnz.errors import InvalidApiKey
+from lehnz.refresh_ahead import RefreshAhead
 from lehnz.store import Store
 from lehnz.store import api_keys as key_queries
 from lehnz.store.api_keys import ApiKeyRecord
@@ -28,6 +29,8 @@ class KeyVerifier:
         self._store = store
         self._ttl = ttl_seconds
         self._cache: dict[str, tuple[ApiKeyRecord | None, float]] = {}
+        self._generation = 0  # bumped by invalidate(): a renewal read before it is dropped
+        self._renewals = RefreshAhead("lehnz-key-renewal")
 
     def verify(self, key: str | None) -> ApiKeyRecord:
         """The key's record, or ``InvalidApiKey`` for a missing, malformed, unknown, revoked or
@@ -40,8 +43,13 @@ class KeyVerifier:
         database. A request can then be checked on the event loop rather than on a thread."""
         key_hash = self._well_formed_hash(key)
         cached = self._cache.get(key_hash)
-        if cached is None or time.monotonic() - cached[1] >= self._ttl:
+        if cached is None:
             return None
+        age = time.monotonic() - cached[1]
+        if age >= self._ttl:
+            return None
+        if age >= self._ttl / 2:
+            self._renewals.due(key_hash, lambda: self._read(key_hash))
         return self._usable(cached[0])
 
     @staticmethod
@@ -64,20 +72,27 @@ class KeyVerifier:
 
     def invalidate(self) -> None:
         """Forget every cached key; called after a revocation or rotation."""
+        self._generation += 1
         self._cache.clear()
 
     def _lookup(self, key_hash: str) -> ApiKeyRecord | None:
-        now = time.monotonic()
         cached = self._cache.get(key_hash)
-        if cached is not None and now - cached[1] < self._ttl:
+        if cached is not None and time.monotonic() - cached[1] < self._ttl:
             return cached[0]
+        return self._read(key_hash)
+
+    def _read(self, key_hash: str) -> ApiKeyRecord | None:
+        """The key's record from the database, cached from the moment of the read."""
+        now = time.monotonic()
+        generation = self._generation
         with self._store.read() as connection:
             record = key_queries.find_by_hash(connection, key_hash)
         if record is not None and record.revoked_at is None:
             self._note_use(record)
         if len(self._cache) >= _MAX_ENTRIES:
             self._cache.clear()
-        self._cache[key_hash] = (record, now)
+        if generation == self._generation:
+            self._cache[key_hash] = (record, now)
         return record
 
     def _note_use(self, record: ApiKeyRecord) -> None:

@@ -19,7 +19,7 @@ from lehnz.pipeline.weights import EventWeights
 from lehnz.store import Store
 from lehnz.store import accounts as account_queries
 from lehnz.store import pipeline as queries
-from lehnz.store.user_reads import read_shopper
+from lehnz.store.user_reads import SqliteShopperReads, read_shopper
 
 #: At most this many not-yet-applied events are folded in per request (the newest).
 MAX_PENDING = 500
@@ -34,8 +34,23 @@ class UserView:
 class UserStateReader:
     def __init__(self, store: Store) -> None:
         self._store = store
+        path = store.sqlite_path()
+        self._sqlite = SqliteShopperReads(path) if path else None
+
+    def close(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.close()
 
     def get(self, *, organization_id: str, user_id: str) -> UserView:
+        if self._sqlite is not None:
+            # The usual case, a shopper the pipeline has caught up with, on SQLite's own
+            # connection; events past the pipeline need the settings and prices too, read
+            # below in one snapshot with the rest.
+            quick = self._sqlite.read(
+                organization_id=organization_id, user_id=user_id, max_pending=MAX_PENDING
+            )
+            if not quick.pending:
+                return UserView(quick.canonical, quick.state)
         # One snapshot: an event is either in the stored state or past the stored position,
         # never both, even while the pipeline commits a batch.
         with self._store.snapshot() as connection:

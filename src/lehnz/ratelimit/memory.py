@@ -14,6 +14,9 @@ _SWEEP_AT = 10_000
 
 
 class MemoryLimiter:
+    #: ``RateLimits.counts_in_memory``: a check needs no I/O that could block the loop.
+    in_memory = True
+
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._windows: dict[str, tuple[int, float]] = {}

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from lehnz.errors import ServiceUnavailable
-from lehnz.ratelimit.memory import MemoryLimiter
 from lehnz.ratelimit.redis import BACK_OFF_SECONDS
 from lehnz.ratelimit.window import Decision, Limiter
+from lehnz.refresh_ahead import RefreshAhead
 from lehnz.store import Store
 from lehnz.store import accounts as account_queries
 
@@ -55,6 +55,12 @@ class RateLimits:
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[OrganizationLimit, float]] = {}
         self._lock = threading.Lock()
+        self._generation = 0
+        self._renewals = RefreshAhead("lehnz-limit-renewal")
+
+    @property
+    def limiter(self) -> Limiter:
+        return self._limiter
 
     def charge_organization(self, organization_id: str) -> Decision | None:
         """Count one request of the organisation; ``None``: not counted, let it through."""
@@ -82,30 +88,39 @@ class RateLimits:
         return decision
 
     def counts_in_memory(self, organization_id: str) -> bool:
-        """Whether ``charge_organization`` would need no I/O: the windows are this process's
-        own and the organisation's limit is cached."""
+        """Whether ``charge_organization`` would need no I/O: the windows are in memory
+        (this process's own, or mapped from the workers' shared table) and the
+        organisation's limit is cached."""
         cached = self._cache.get(organization_id)
-        return (
-            isinstance(self._limiter, MemoryLimiter)
-            and cached is not None
-            and time.monotonic() - cached[1] < self._cache_seconds
-        )
+        if not self._limiter.in_memory or cached is None:
+            return False
+        age = time.monotonic() - cached[1]
+        if age >= self._cache_seconds / 2:  # renewed ahead, so in use it never expires
+            self._renewals.due(organization_id, lambda: self._read_limit(organization_id))
+        return age < self._cache_seconds
 
     def organization_limit(self, organization_id: str) -> OrganizationLimit:
         now = time.monotonic()
         cached = self._cache.get(organization_id)
         if cached is not None and now - cached[1] < self._cache_seconds:
             return cached[0]
+        return self._read_limit(organization_id)
+
+    def _read_limit(self, organization_id: str) -> OrganizationLimit:
+        now = time.monotonic()
+        generation = self._generation
         with self._store.read() as connection:
             stored = account_queries.organization_settings(connection, organization_id).get(SETTING)
         limit = self._from_setting(stored)
         with self._lock:
-            self._cache[organization_id] = (limit, now)
+            if generation == self._generation:  # else a change was announced meanwhile
+                self._cache[organization_id] = (limit, now)
         return limit
 
     def forget(self, organization_id: str | None) -> None:
         """Drop the cached limit of one organisation (``None``: of all of them)."""
         with self._lock:
+            self._generation += 1
             if organization_id is None:
                 self._cache.clear()
             else:

@@ -38,6 +38,8 @@ _REFUSING = "counted requests refused (503) for %.0f s: Redis failed: %s"
 
 
 class RedisLimiter:
+    in_memory = False  # a round trip to Redis: checked on a request thread
+
     def __init__(self, client: redis.Redis, *, prefix: str, fail_closed: bool = False) -> None:
         self._script = client.register_script(_HIT)
         self._prefix = prefix

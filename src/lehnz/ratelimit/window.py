@@ -45,6 +45,9 @@ class Decision:
 
 
 class Limiter(Protocol):
+    #: Whether ``hit`` answers without I/O that could block (so on the event loop).
+    in_memory: bool
+
     def hit(self, key: str, *, limit: int, window_seconds: int) -> Decision | None:
         """Count one request against ``key``'s window. ``None`` means the limiter could not
         count (its store is unreachable); ``RateLimits`` then lets the request through

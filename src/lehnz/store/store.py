@@ -35,6 +35,17 @@ class Store:
         with self.engine.connect() as connection:
             yield connection
 
+    def sqlite_path(self) -> str | None:
+        """The SQLite database's file, for readers with connections of their own; None for
+        PostgreSQL or a database in memory."""
+        url = self.engine.url
+        if url.get_backend_name() != "sqlite":
+            return None
+        database = url.database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        return database
+
     @contextmanager
     def snapshot(self) -> Iterator[Connection]:
         """A read-only transaction whose every statement sees the same moment: SQLite's WAL
