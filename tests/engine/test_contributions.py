@@ -100,3 +100,21 @@ def test_an_empty_history_names_nobody() -> None:
     model = _model(_sparse(np.random.default_rng(1), 20, 3, signed=False), None)
     empty = model.contributions(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
     assert empty.top(3) is None
+
+
+@pytest.mark.parametrize("shape", ["knn", "ease"])
+def test_a_history_item_of_strength_zero_is_scored_not_refused(shape: str) -> None:
+    """A shopper who viewed, carted and removed an item twice holds it at strength 0; the
+    sparse row keeps it stored, and scoring must not misalign it with purchases (it raised
+    a broadcasting error: a 500 on /recommend for 5.5% of a synthetic store's shoppers)."""
+    rng = np.random.default_rng(3)
+    neighbours = _sparse(rng, 50, 6, signed=False)
+    cf = neighbours if shape == "knn" else _sparse(rng, 50, 6, signed=True)
+    model = _model(neighbours, cf)
+    model.params = Params(cf_model=shape)
+    indices = np.array([3, 7, 11], dtype=np.int32)
+    strengths = np.array([0.7, 0.0, 1.2], dtype=np.float32)
+    purchases = np.array([1.0, 0.0, 2.0], dtype=np.float32)
+    blended, repeat, _ = model.personal_scores(indices, strengths, purchases)
+    assert np.all(np.isfinite(blended))
+    assert repeat[7] == 0.0 and repeat[3] > 0.0 and repeat[11] > repeat[3]

@@ -94,7 +94,12 @@ class OrgModel:
         the repeat part (their own items, more for items bought often) and the explore part
         (the collaborative model's scores), as dense users x items arrays."""
         weighted = x.copy()
-        weighted.data = weighted.data * (1.0 + np.log1p(np.asarray(bought[x.nonzero()]).ravel()))
+        # Each stored entry's purchases, by the matrix's own structure: an item whose
+        # strength decayed or summed to exactly 0 stays stored, and ``x.nonzero()`` would
+        # leave it out and misalign the two (a 500 for such a shopper).
+        rows = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
+        purchases = np.asarray(bought[rows, x.indices]).ravel()
+        weighted.data = weighted.data * (1.0 + np.log1p(purchases))
         if self.params.item_repeat and self.repeat_rate is not None:
             weighted.data = weighted.data * self.repeat_rate[weighted.indices]
         repeat = weighted.toarray().astype(np.float32)
