@@ -153,6 +153,8 @@ def _csv_records(text: IO[str], limits: ReadLimits) -> Iterator[Record | BadReco
     if not any(header):
         raise UnreadableFile("line 1: the CSV header row is empty")
     _check_fields(header, limits, 1)
+    names = tuple(header)
+    named = all(names)  # then a record is dict(zip(names, row)), the fast way
     previous_end = reader.line_num
     while True:
         try:
@@ -166,13 +168,16 @@ def _csv_records(text: IO[str], limits: ReadLimits) -> Iterator[Record | BadReco
             continue
         lines.record_done()
         line, previous_end = previous_end + 1, reader.line_num
-        if not row or all(not cell.strip() for cell in row):
+        if not "".join(row).strip():  # blank cells only (or none): not a record
             continue
         _check_fields(row, limits, line)
-        if len(row) != len(header):
-            yield BadRecord(line, f"expected {len(header)} columns, got {len(row)}")
+        if len(row) != len(names):
+            yield BadRecord(line, f"expected {len(names)} columns, got {len(row)}")
             continue
-        yield Record(line, {name: cell for name, cell in zip(header, row, strict=True) if name})
+        if named:
+            yield Record(line, dict(zip(names, row, strict=True)))
+        else:
+            yield Record(line, {name: cell for name, cell in zip(names, row, strict=True) if name})
 
 
 def _check_fields(row: list[str], limits: ReadLimits, line: int) -> None:

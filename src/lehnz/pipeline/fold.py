@@ -15,14 +15,16 @@ def fold_event(
     state: State, event: StoredEvent, weights: EventWeights, *, price: float | None
 ) -> tuple[float, bool]:
     """Apply ``event`` to ``state`` in place; its quantity and whether it was a purchase."""
-    context = event.context if isinstance(event.context, dict) else {}
-    quantity = positive_number(context.get("quantity"), default=1.0)
-    is_purchase = weights.is_conversion(event.event_name) and event.event_name != "identify"
+    context = event.context
+    quantity = (
+        positive_number(context.get("quantity"), default=1.0) if isinstance(context, dict) else 1.0
+    )
+    weight, is_purchase = weights.folding(event.event_name)
     apply_event(
         state,
         event_name=event.event_name,
         item_id=event.item_id,
-        weight=weights.weight(event.event_name),
+        weight=weight,
         at=event.occurred_at.timestamp(),
         price=price,
         quantity=quantity,

@@ -42,6 +42,7 @@ class EventWeights:
             name: "conversion" if family == "conversion" else "engagement"
             for name, family in (custom_families or {}).items()
         }
+        self._folding: dict[str, tuple[float, bool]] = {}
 
     def family(self, event_name: str) -> Family:
         return STANDARD_FAMILIES.get(event_name) or self._custom.get(event_name, "engagement")
@@ -53,3 +54,12 @@ class EventWeights:
 
     def is_conversion(self, event_name: str) -> bool:
         return self.family(event_name) == "conversion"
+
+    def folding(self, event_name: str) -> tuple[float, bool]:
+        """``(weight, counts as a purchase)`` of an event name, as the pipeline folds it:
+        worked out once per name (the pipeline asks for every event)."""
+        known = self._folding.get(event_name)
+        if known is None:
+            purchase = self.is_conversion(event_name) and event_name != "identify"
+            known = self._folding[event_name] = (self.weight(event_name), purchase)
+        return known

@@ -33,7 +33,10 @@ from lehnz.store.types import utcnow
 
 logger = logging.getLogger("lehnz.pipeline")
 
-BATCH_SIZE = 500
+#: Events per batch (one read, one short write). 500 spent most of a large backlog's time per
+#: batch (a commit, the look-ups) and on reloading and rewriting the same busy shoppers' states
+#: batch after batch; at 5,000 a batch's write still takes a small fraction of a second.
+BATCH_SIZE = 5_000
 
 
 @dataclass
