@@ -62,20 +62,19 @@ class Notices:
         """Tell other processes (no other processes in process)."""
 
 
-class RedisNotices(Notices):
-    """Notices shared by every process connected to the same Redis (pub/sub)."""
+class _SharedNotices(Notices):
+    """Notices other processes also receive: each message names its sender (``origin``),
+    and a listening thread runs the handlers for every message but this process's own."""
 
-    def __init__(self, client: redis.Redis, *, prefix: str) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._client = client
-        self._channel = f"{prefix}:notices"
         self._origin = secrets.token_hex(8)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self.listening = threading.Event()
 
     def start(self) -> None:
         if self._thread is None:
+            self._stopping.clear()
             self._thread = threading.Thread(target=self._listen, name="lehnz-notices", daemon=True)
             self._thread.start()
 
@@ -85,10 +84,40 @@ class RedisNotices(Notices):
             self._thread.join(timeout=5)
             self._thread = None
 
-    def _broadcast(self, kind: Kind, organization_id: str, data: dict[str, Any]) -> None:
+    def _message(self, kind: Kind, organization_id: str, data: dict[str, Any]) -> str:
         message = {"origin": self._origin, "kind": kind, "organization_id": organization_id}
+        return json.dumps({**message, "data": data}, separators=(",", ":"))
+
+    def _listen(self) -> None:
+        raise NotImplementedError
+
+    def _receive(self, raw: bytes | str) -> None:
         try:
-            self._client.publish(self._channel, json.dumps({**message, "data": data}))
+            message = json.loads(raw)
+            kind, organization_id = message["kind"], message["organization_id"]
+        except (ValueError, KeyError, TypeError):
+            logger.warning("ignored a malformed notice")
+            return
+        if message.get("origin") != self._origin:
+            self._dispatch(kind, organization_id, message.get("data") or {})
+
+    def _everything_may_have_changed(self) -> None:
+        for kind in KINDS:
+            self._dispatch(kind, None, {})
+
+
+class RedisNotices(_SharedNotices):
+    """Notices shared by every process connected to the same Redis (pub/sub)."""
+
+    def __init__(self, client: redis.Redis, *, prefix: str) -> None:
+        super().__init__()
+        self._client = client
+        self._channel = f"{prefix}:notices"
+        self.listening = threading.Event()
+
+    def _broadcast(self, kind: Kind, organization_id: str, data: dict[str, Any]) -> None:
+        try:
+            self._client.publish(self._channel, self._message(kind, organization_id, data))
         except redis.RedisError as exc:
             # Other processes' caches still expire on their own within seconds.
             logger.warning("could not publish a %s notice: %s", kind, exc)
@@ -117,22 +146,8 @@ class RedisNotices(Notices):
                 pubsub.close()
         self.listening.clear()
 
-    def _receive(self, raw: bytes | str) -> None:
-        try:
-            message = json.loads(raw)
-            kind, organization_id = message["kind"], message["organization_id"]
-        except (ValueError, KeyError, TypeError):
-            logger.warning("ignored a malformed notice")
-            return
-        if message.get("origin") != self._origin:
-            self._dispatch(kind, organization_id, message.get("data") or {})
 
-    def _everything_may_have_changed(self) -> None:
-        for kind in KINDS:
-            self._dispatch(kind, None, {})
-
-
-class FileNotices(Notices):
+class FileNotices(_SharedNotices):
     """Notices shared by the workers of one ``lehnz serve`` through a file of JSON lines.
 
     ``publish`` appends one line with a single ``O_APPEND`` write (whole lines, never
@@ -149,9 +164,6 @@ class FileNotices(Notices):
         self._fd = os.open(path, os.O_RDWR | os.O_APPEND)
         self._offset = os.fstat(self._fd).st_size  # what came before this worker is moot
         self._poll = poll_seconds
-        self._origin = secrets.token_hex(8)
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
     @staticmethod
     def create(path: Path) -> None:
@@ -159,21 +171,8 @@ class FileNotices(Notices):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.close(fd)
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._listen, name="lehnz-notices", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
     def _broadcast(self, kind: Kind, organization_id: str, data: dict[str, Any]) -> None:
-        message = {"origin": self._origin, "kind": kind, "organization_id": organization_id}
-        line = json.dumps({**message, "data": data}, separators=(",", ":")) + "\n"
+        line = self._message(kind, organization_id, data) + "\n"
         try:
             os.write(self._fd, line.encode())
         except OSError as exc:
@@ -200,20 +199,6 @@ class FileNotices(Notices):
         self._offset += whole
         for line in chunk[:whole].splitlines():
             self._receive(line)
-
-    def _receive(self, raw: bytes) -> None:
-        try:
-            message = json.loads(raw)
-            kind, organization_id = message["kind"], message["organization_id"]
-        except (ValueError, KeyError, TypeError):
-            logger.warning("ignored a malformed notice")
-            return
-        if message.get("origin") != self._origin:
-            self._dispatch(kind, organization_id, message.get("data") or {})
-
-    def _everything_may_have_changed(self) -> None:
-        for kind in KINDS:
-            self._dispatch(kind, None, {})
 
     def close(self) -> None:
         self.stop()
