@@ -16,7 +16,12 @@ wrk.headers["X-API-KEY"] = os.getenv("LEHNZ_KEY")
 
 local function any(list) return list[math.random(#list)] end
 
--- Ids are plain here (the datasets' ids are digits and letters), so no escaping is needed.
+-- An id as one path segment: anything but unreserved characters percent-encoded.
+local function segment(id)
+  return (string.gsub(id, "[^%w%-%._~]", function(c) return string.format("%%%02X", string.byte(c)) end))
+end
+
+-- In JSON bodies ids go as they are: run.py keeps only ids without quotes or backslashes.
 request = function()
   if endpoint == "recommend" then
     return wrk.format("POST", "/recommend", nil, '{"user_id": "' .. any(users) .. '", "limit": 12}')
@@ -24,7 +29,7 @@ request = function()
     return wrk.format("POST", "/recommend/price_optimized", nil,
       '{"user_id": "' .. any(users) .. '", "limit": 12}')
   elseif endpoint == "item" then
-    return wrk.format("GET", "/item/" .. any(items) .. "?limit=12", nil, nil)
+    return wrk.format("GET", "/item/" .. segment(any(items)) .. "?limit=12", nil, nil)
   elseif endpoint == "session" then
     return wrk.format("POST", "/recommend/session", nil,
       '{"clicked_item_id": "' .. any(items) .. '", "limit": 12}')
@@ -33,6 +38,15 @@ request = function()
       '{"item_ids": ["' .. any(items) .. '", "' .. any(items) .. '"], "limit": 12}')
   end
   error("unknown LEHNZ_ENDPOINT " .. tostring(endpoint))
+end
+
+-- The first few failures, to stderr: what a failed request was answered.
+local shown = 0
+response = function(status, headers, body)
+  if status >= 300 and shown < 5 then
+    shown = shown + 1
+    io.stderr:write(string.format("FAILED %d %s\n", status, string.sub(body or "", 1, 300)))
+  end
 end
 
 done = function(summary, latency, requests)

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -47,8 +48,17 @@ ENDPOINTS = ("recommend", "price_optimized", "item", "session", "basket")
 
 
 def wrk(
-    base: str, key: str, work: Path, endpoint: str, *, connections: int, seconds: int
+    base: str,
+    key: str,
+    work: Path,
+    endpoint: str,
+    *,
+    connections: int,
+    seconds: int,
+    strict: bool = True,
 ) -> dict[str, float]:
+    """requests/s, p50 and p99 of one run; a failed request ends it when ``strict`` (the
+    warm-up, repeated until one passes), and is counted and reported otherwise."""
     output = subprocess.run(
         [
             "wrk",
@@ -74,9 +84,10 @@ def wrk(
     if not found:
         raise SystemExit(f"wrk said:\n{output}")
     requests, duration, errors, p50, p99 = map(int, found.groups())
-    if errors:
+    if errors and strict:
         raise SystemExit(f"{errors} failed requests against {base}:\n{output}")
     return {
+        "errors": errors,
         "requests": requests,
         "rps": requests / (duration / 1e6),
         "p50_ms": p50 / 1000,
@@ -96,7 +107,14 @@ def cpu_seconds(pid: int) -> float:
 
 
 def measured(
-    process: subprocess.Popen[bytes], base: str, key: str, work: Path, endpoint: str, args: Any
+    process: subprocess.Popen[bytes],
+    base: str,
+    key: str,
+    work: Path,
+    endpoint: str,
+    args: Any,
+    *,
+    strict: bool = True,
 ) -> dict[str, float]:
     # Warm up until a round has no failures: with --workers, one worker may still be
     # starting (importing, loading the model) while another answers, and requests it
@@ -108,7 +126,9 @@ def measured(
         except SystemExit:
             continue
     before = cpu_seconds(process.pid)
-    figures = wrk(base, key, work, endpoint, connections=args.connections, seconds=args.seconds)
+    figures = wrk(
+        base, key, work, endpoint, connections=args.connections, seconds=args.seconds, strict=strict
+    )
     figures["cpu_ms"] = (cpu_seconds(process.pid) - before) / figures["requests"] * 1000
     return figures
 
@@ -151,14 +171,18 @@ def load(server: harness.Server, dataset: Path, events: int, work: Path) -> str:
     with (dataset / "items.csv").open() as handle:
         catalog = {row["item_id"] for row in csv.DictReader(handle)}
     seen = {row[item_column] for row in rows}
-    (work / "users.txt").write_text("\n".join(sorted({row[user_column] for row in rows})) + "\n")
+    users = sorted({row[user_column] for row in rows} - {""})
+    plain = [user for user in users if '"' not in user and "\\" not in user]
+    (work / "users.txt").write_text("\n".join(plain) + "\n")
     # Items the model can answer for (a catalog's postage and fee lines are not products).
     headers = {**harness.DOMAIN, "X-API-KEY": org.publishable_key}
     with httpx.Client(base_url=server.base, headers=headers, timeout=60) as http:
         answerable = [
             item
             for item in sorted(seen & catalog)[:3000]
-            if http.get(f"/item/{item}", params={"limit": 1}).status_code == 200
+            if '"' not in item
+            and "\\" not in item
+            and http.get(f"/item/{quote(item, safe='')}", params={"limit": 1}).status_code == 200
         ]
     (work / "items.txt").write_text("\n".join(answerable) + "\n")
     return org.publishable_key
@@ -217,7 +241,7 @@ def bare(args: argparse.Namespace, key: str, endpoint: str, answer: Path) -> dic
                 if time.monotonic() > deadline:
                     raise SystemExit("the bare app did not start") from None
                 time.sleep(0.2)
-        return measured(process, base, key, args.work, endpoint, args)
+        return measured(process, base, key, args.work, endpoint, args, strict=False)
     finally:
         process.terminate()
         process.wait()
@@ -251,7 +275,7 @@ def main() -> None:
             answer = answer_of(server.base, key, args.work, endpoint)
             (args.work / f"answer-{endpoint}.json").write_text(json.dumps(answer))
             lehnz_figures[endpoint] = measured(
-                server.process, server.base, key, args.work, endpoint, args
+                server.process, server.base, key, args.work, endpoint, args, strict=False
             )
     for endpoint in endpoints:
         ceiling = bare(args, key, endpoint, args.work / f"answer-{endpoint}.json")
@@ -272,6 +296,10 @@ def main() -> None:
             f"| {mine['cpu_ms']:.2f} | {ceiling['rps']:.0f} | {ceiling['p99_ms']:.1f} "
             f"| {ceiling['cpu_ms']:.2f} | {mine['rps'] / ceiling['rps']:.2f} |"
         )
+    for endpoint, pair in results.items():
+        for name, figures in zip(("lehnz", "bare app"), pair, strict=True):
+            if figures["errors"]:
+                print(f"{name}, {endpoint}: {figures['errors']:.0f} failed requests")
 
 
 if __name__ == "__main__":

@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         generate_unique_id_function=operation_id,
     )
     app.state.metrics = Metrics()
+    app.state.recommend_on_loop = settings.recommend_on_loop()
     install_error_handlers(app)
     install_docs(app)
 

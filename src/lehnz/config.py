@@ -92,6 +92,15 @@ class Settings(BaseSettings):
         "with 2, 207 with 4, 141 with 40). Two, so that one request waiting on the database "
         "does not stop the others. Training and imports run on threads of their own.",
     )
+    recommend_on_event_loop: Literal["auto", "yes", "no"] = Field(
+        default="auto",
+        description="Where the five recommendation endpoints compute their answer: on the "
+        "event loop (`yes`) or handed to a request thread (`no`). `auto`: on the loop with "
+        "SQLite, whose reads are local and take well under a millisecond, so the hand-over "
+        "to a thread and back costs more than the answer (bench/RESULTS.md: +55% requests/s "
+        "in one process); on threads with PostgreSQL, whose round trips are better waited "
+        "for off the loop.",
+    )
     workers: int | None = Field(
         default=None,
         ge=1,
@@ -210,6 +219,11 @@ class Settings(BaseSettings):
     @property
     def redis_enabled(self) -> bool:
         return bool(self.redis_url)
+
+    def recommend_on_loop(self) -> bool:
+        if self.recommend_on_event_loop == "auto":
+            return self.resolved_database_url().startswith("sqlite")
+        return self.recommend_on_event_loop == "yes"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -1,6 +1,7 @@
 """The serving path's shortcuts change nothing a client sees: answers built as plain dicts
-keep their documented shape, cached keys and limits renewed ahead of time still honour
-their bounds, and lists the database refused are written later, not lost.
+keep their documented shape and are the same computed on the event loop or on a thread,
+cached keys and limits renewed ahead of time still honour their bounds, and lists the
+database refused are written later, not lost.
 
 Each test builds its own app: the settings under test differ from the shared ones.
 """
@@ -96,6 +97,26 @@ def test_every_answer_has_its_documented_shape(
     with TestClient(create_app(make_settings(tmp_path, url))) as client:
         answers = _answers(client)
     assert any(answer["all_item_ids"] for answer in answers)
+
+
+def test_the_event_loop_and_a_request_thread_give_the_same_answers(tmp_path: Path) -> None:
+    """LEHNZ_RECOMMEND_ON_EVENT_LOOP changes where an answer is computed, nothing else."""
+    answers = {}
+    for where in ("yes", "no"):
+        settings = make_settings(tmp_path / where, recommend_on_event_loop=where)
+        with TestClient(create_app(settings)) as client:
+            assert client.app.state.recommend_on_loop is (where == "yes")
+            answers[where] = _answers(client)
+    assert answers["yes"] == answers["no"]
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_auto_answers_on_the_loop_with_sqlite_and_on_threads_with_postgresql(
+    database: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue("postgres_database_url") if database == "postgresql" else None
+    with TestClient(create_app(make_settings(tmp_path, url))) as client:
+        assert client.app.state.recommend_on_loop is (database == "sqlite")
 
 
 def test_a_key_revoked_elsewhere_is_refused_within_its_cache_time_under_steady_use(

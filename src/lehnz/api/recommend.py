@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -29,6 +31,23 @@ from lehnz.wire.recommend import (
 router = APIRouter(tags=["recommendations"])
 
 _CREDENTIAL = "**Credential: publishable key** (`X-API-KEY: lehnz_pk_…`). "
+
+
+async def _served(
+    request: Request,
+    answer: Callable[..., dict[str, Any]],
+    runtime: Runtime,
+    organization_id: str,
+    *args: Any,
+    **options: Any,
+) -> JSONResponse:
+    """The answer, computed on the event loop or on a request thread as
+    ``LEHNZ_RECOMMEND_ON_EVENT_LOOP`` says (``create_app`` decides once, into the app's
+    state): with SQLite a whole answer costs less than the hand-over to a thread and back.
+    An organisation whose model or catalog is not in memory yet goes to a thread even so."""
+    if request.app.state.recommend_on_loop and runtime.recommender.is_warm(organization_id):
+        return JSONResponse(answer(runtime, organization_id, *args, **options))
+    return JSONResponse(await run_in_threadpool(answer, runtime, organization_id, *args, **options))
 
 
 def _documented(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
@@ -85,8 +104,10 @@ def _answer(page: RankedPage, options: ListOptions, **fields: Any) -> dict[str, 
     "trending items for unknown users. `placement`: `home`, `cart` (blends in what goes with "
     "the cart), `pdp` (blends in items like the last one viewed), or any string (as home).",
 )
-def recommend(body: RecommendRequest, key: PublishableKey, runtime: RuntimeDep) -> JSONResponse:
-    return JSONResponse(serve_recommend(runtime, key.organization_id, body))
+async def recommend(
+    body: RecommendRequest, key: PublishableKey, runtime: RuntimeDep, request: Request
+) -> JSONResponse:
+    return await _served(request, serve_recommend, runtime, key.organization_id, body)
 
 
 # The answers, apart from the HTTP handlers: the dashboard's playground serves (and logs) the
@@ -119,10 +140,10 @@ def serve_recommend(
     description=_CREDENTIAL
     + "The personalised list, re-ranked toward the prices this user usually engages with.",
 )
-def price_optimized(
-    body: PriceOptimizedRequest, key: PublishableKey, runtime: RuntimeDep
+async def price_optimized(
+    body: PriceOptimizedRequest, key: PublishableKey, runtime: RuntimeDep, request: Request
 ) -> JSONResponse:
-    return JSONResponse(serve_price_optimized(runtime, key.organization_id, body))
+    return await _served(request, serve_price_optimized, runtime, key.organization_id, body)
 
 
 def serve_price_optimized(
@@ -152,16 +173,19 @@ def serve_price_optimized(
     "`collaborative` (by shoppers' behaviour), `auto` (blended by how much behaviour the item "
     "has) or `popular`. Unknown item: 404.",
 )
-def similar_item(
+async def similar_item(
     item_id: str,
     key: PublishableKey,
     runtime: RuntimeDep,
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=100)] = 4,
     page: Annotated[int, Query(ge=1)] = 1,
     mode: Mode = "semantic",
     include_attributes: bool = False,
 ) -> JSONResponse:
-    answer = serve_similar_item(
+    return await _served(
+        request,
+        serve_similar_item,
         runtime,
         key.organization_id,
         item_id,
@@ -170,7 +194,6 @@ def similar_item(
         mode=mode,
         include_attributes=include_attributes,
     )
-    return JSONResponse(answer)
 
 
 def serve_similar_item(
@@ -204,8 +227,10 @@ def serve_similar_item(
     "collaborative and semantic neighbours by how much behaviour the item has. Unknown item: "
     "404.",
 )
-def session(body: SessionRequest, key: PublishableKey, runtime: RuntimeDep) -> JSONResponse:
-    return JSONResponse(serve_session(runtime, key.organization_id, body))
+async def session(
+    body: SessionRequest, key: PublishableKey, runtime: RuntimeDep, request: Request
+) -> JSONResponse:
+    return await _served(request, serve_session, runtime, key.organization_id, body)
 
 
 def serve_session(runtime: Runtime, organization_id: str, body: SessionRequest) -> dict[str, Any]:
@@ -229,8 +254,10 @@ def serve_session(runtime: Runtime, organization_id: str, body: SessionRequest) 
     + "Co-occurrence within carts, checkouts, purchases and sessions, normalised so "
     "best-sellers do not win everything, summed over the cart's items.",
 )
-def basket(body: BasketRequest, key: PublishableKey, runtime: RuntimeDep) -> JSONResponse:
-    return JSONResponse(serve_basket(runtime, key.organization_id, body))
+async def basket(
+    body: BasketRequest, key: PublishableKey, runtime: RuntimeDep, request: Request
+) -> JSONResponse:
+    return await _served(request, serve_basket, runtime, key.organization_id, body)
 
 
 def serve_basket(runtime: Runtime, organization_id: str, body: BasketRequest) -> dict[str, Any]:

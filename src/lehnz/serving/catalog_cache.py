@@ -64,6 +64,12 @@ class CatalogCache:
                 view.stale = False
         return view
 
+    def is_fresh(self, organization_id: str) -> bool:
+        """Whether ``view`` answers without reading more than a second's changes: the
+        organisation's catalog was read here and no write in this process has marked it."""
+        view = self._views.get(organization_id)
+        return view is not None and not view.stale
+
     def active_mask(
         self, organization_id: str, model_version: int, item_ids: list[str]
     ) -> NDArray[np.bool_]:

@@ -71,6 +71,14 @@ class Recommender:
         self._users = users
         self._log = log
 
+    def is_warm(self, organization_id: str) -> bool:
+        """Whether an answer for this organisation reads only memory and a few indexed rows:
+        its model and catalog are loaded. A cold one may take seconds (an artifact, a whole
+        catalog), which the event loop must not wait for."""
+        return self._registry.has_looked(organization_id) and self._catalog.is_fresh(
+            organization_id
+        )
+
     # -- the endpoints ----------------------------------------------------------------------
 
     def for_user(

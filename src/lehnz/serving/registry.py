@@ -54,7 +54,13 @@ class ModelRegistry:
                 self._refresh_later(organization_id)
             else:
                 self._refresh(organization_id)
+                self._models.setdefault(organization_id, None)  # looked: none yet
         return self._models.get(organization_id)
+
+    def has_looked(self, organization_id: str) -> bool:
+        """Whether ``get`` answers from memory: this organisation's model (or its having
+        none) is known here, so no artifact is loaded on the request path."""
+        return organization_id in self._models
 
     def preload(self) -> None:
         """Load every organisation's serving model now, before the first request: a start
