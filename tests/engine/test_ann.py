@@ -11,13 +11,12 @@ import logging
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 from lehnz.engine import ann
 from lehnz.engine.artifact import dumps, loads
-from lehnz.engine.model import OrgModel, Params
-from lehnz.engine.types import CatalogArrays
+from lehnz.engine.model import OrgModel
 from lehnz.serving import topk
+from tests.engine.blank_model import blank_model
 
 
 def clustered(n: int, dimensions: int = 384, *, seed: int = 3) -> np.ndarray:
@@ -37,31 +36,7 @@ def clustered(n: int, dimensions: int = 384, *, seed: int = 3) -> np.ndarray:
 
 
 def model_over(embeddings: np.ndarray, index: ann.SemanticIndex | None) -> OrgModel:
-    n = len(embeddings)
-    empty = sp.csr_matrix((n, n), dtype=np.float32)
-    zeros = np.zeros(n, dtype=np.float32)
-    catalog = CatalogArrays(
-        item_ids=[f"item-{i}" for i in range(n)],
-        texts=[],
-        prices=np.full(n, np.nan, dtype=np.float32),
-        categories=[None] * n,
-        names=[None] * n,
-    )
-    return OrgModel(
-        catalog=catalog,
-        params=Params(),
-        trending=zeros,
-        popular=zeros,
-        support=zeros,
-        neighbours=empty,
-        cf=empty,
-        item_factors=None,
-        bought_together=empty,
-        embeddings=embeddings,
-        embedding_method="minilm",
-        repeat_share=0.0,
-        semantic_index=index,
-    )
+    return blank_model(len(embeddings), embeddings=embeddings, semantic_index=index)
 
 
 def ranked(scores: np.ndarray, k: int) -> list[int]:

@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from lehnz.engine.model import OrgModel, Params
-from lehnz.engine.types import CatalogArrays
+from tests.engine.blank_model import blank_model
 
 
 def _reference(
@@ -50,27 +50,8 @@ def _sparse(rng: np.random.Generator, n: int, per_row: int, *, signed: bool) -> 
 
 
 def _model(neighbours: sp.csr_matrix, cf: sp.csr_matrix | None) -> OrgModel:
-    n = neighbours.shape[0]
-    zeros = np.zeros(n, dtype=np.float32)
-    return OrgModel(
-        catalog=CatalogArrays(
-            item_ids=[f"i{i}" for i in range(n)],
-            texts=[],
-            prices=np.full(n, np.nan, dtype=np.float32),
-            categories=[None] * n,
-            names=[None] * n,
-        ),
-        params=Params(),
-        trending=zeros,
-        popular=zeros,
-        support=zeros,
-        neighbours=neighbours,
-        cf=cf,
-        item_factors=None,
-        bought_together=neighbours,
-        embeddings=np.zeros((n, 4), dtype=np.float32),
-        embedding_method="tfidf",
-        repeat_share=0.0,
+    return blank_model(
+        neighbours.shape[0], neighbours=neighbours, cf=cf, bought_together=neighbours
     )
 
 
