@@ -10,6 +10,10 @@ from __future__ import annotations
 import random
 import time
 
+import httpx
+
+from tests.factories import Tenant, eventually, ingest
+
 SHOES = [f"shoe-{n}" for n in range(8)]
 HATS = [f"hat-{n}" for n in range(8)]
 
@@ -117,3 +121,23 @@ def history() -> list[dict]:
     for position, event in enumerate(events):
         event["timestamp"] = start + 60 * 86_400 * position / len(events)
     return events
+
+
+def events_seen(client: httpx.Client, secret_headers: dict[str, str], user: str) -> int:
+    """How many of ``user``'s events the pipeline has applied (0 before the first)."""
+    response = client.get(f"/api/v1/users/{user}", headers=secret_headers)
+    return response.json()["data"]["activity"]["events"] if response.status_code == 200 else 0
+
+
+def trained_shop(client: httpx.Client, org: Tenant) -> Tenant:
+    """``org`` with this store's catalog and history, applied by the pipeline, and a model
+    trained on them."""
+    response = client.post("/api/v1/items", headers=org.secret_headers, json=catalog())
+    assert response.status_code == 200, response.text
+    events = history()
+    for start in range(0, len(events), 1000):
+        ingest(client, org, events[start : start + 1000])
+    eventually(lambda: events_seen(client, org.secret_headers, "hat-fan-14") >= 8)
+    trained = client.post("/api/v1/models/train", headers=org.secret_headers)
+    assert trained.status_code == 200, trained.text
+    return org

@@ -44,42 +44,28 @@ def build(answer: dict[str, Any]) -> FastAPI:
     def constant() -> Response:
         return Response(payload, media_type="application/json")
 
-    @app.post("/recommend")
-    def recommend(
-        body: UserBody,
-        x_api_key: str = Header(alias="X-API-KEY"),
-        x_domain: str = Header(alias="X-Domain"),
-    ) -> Response:
-        return constant()
+    def reading(body_model: type[BaseModel]) -> Any:
+        """A handler that reads ``body_model`` and the two headers, then answers the bytes."""
 
-    @app.post("/recommend/price_optimized")
-    def price_optimized(
-        body: UserBody,
-        x_api_key: str = Header(alias="X-API-KEY"),
-        x_domain: str = Header(alias="X-Domain"),
-    ) -> Response:
-        return constant()
+        def handler(
+            body: Any,
+            x_api_key: str = Header(alias="X-API-KEY"),
+            x_domain: str = Header(alias="X-Domain"),
+        ) -> Response:
+            return constant()
+
+        handler.__annotations__["body"] = body_model  # the model itself, for FastAPI to read
+        return handler
+
+    app.post("/recommend")(reading(UserBody))
+    app.post("/recommend/price_optimized")(reading(UserBody))
+    app.post("/recommend/session")(reading(SessionBody))
+    app.post("/recommend/basket")(reading(BasketBody))
 
     @app.get("/item/{item_id}")
     def item(
         item_id: str,
         limit: int = 4,
-        x_api_key: str = Header(alias="X-API-KEY"),
-        x_domain: str = Header(alias="X-Domain"),
-    ) -> Response:
-        return constant()
-
-    @app.post("/recommend/session")
-    def session(
-        body: SessionBody,
-        x_api_key: str = Header(alias="X-API-KEY"),
-        x_domain: str = Header(alias="X-Domain"),
-    ) -> Response:
-        return constant()
-
-    @app.post("/recommend/basket")
-    def basket(
-        body: BasketBody,
         x_api_key: str = Header(alias="X-API-KEY"),
         x_domain: str = Header(alias="X-Domain"),
     ) -> Response:

@@ -8,30 +8,14 @@ and the candidate count to make its limit visible: a semantic list holds only th
 from __future__ import annotations
 
 from lehnz.engine import ann
-from tests.factories import eventually, tenant
-from tests.shop import catalog, history
-
-
-def _events_seen(api, org, user):
-    response = api.get(f"/api/v1/users/{user}", headers=org.secret_headers)
-    return response.json()["data"]["activity"]["events"] if response.status_code == 200 else 0
+from tests.factories import tenant
+from tests.shop import trained_shop
 
 
 def test_semantic_lists_come_from_the_index_once_the_catalog_is_large(api, monkeypatch):
     monkeypatch.setattr(ann, "MIN_ITEMS", 10)
     monkeypatch.setattr(ann, "CANDIDATES", 5)
-    org = tenant(api)
-    assert api.post("/api/v1/items", headers=org.secret_headers, json=catalog()).status_code == 200
-    events = history()
-    for start in range(0, len(events), 1000):
-        response = api.post(
-            "/api/v1/events/ingest",
-            headers=org.publishable_headers,
-            json=events[start : start + 1000],
-        )
-        assert response.status_code == 202
-    eventually(lambda: _events_seen(api, org, "hat-fan-14") >= 8)
-    assert api.post("/api/v1/models/train", headers=org.secret_headers).status_code == 200
+    org = trained_shop(api, tenant(api))
 
     similar = api.get("/item/shoe-3?limit=10", headers=org.publishable_headers).json()
     assert similar["mode"] == "semantic"

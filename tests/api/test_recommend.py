@@ -13,30 +13,16 @@ import pytest
 
 from lehnz.store.tables import recommendation_logs
 from tests.factories import assert_error, eventually, rows_of, tenant
-from tests.shop import HATS, SHOES, catalog, history
+from tests.shop import HATS, SHOES, events_seen, trained_shop
 
 
 @pytest.fixture(scope="module")
 def store(api):
-    org = tenant(api)
-    assert api.post("/api/v1/items", headers=org.secret_headers, json=catalog()).status_code == 200
-    events = history()
-    for start in range(0, len(events), 1000):
-        response = api.post(
-            "/api/v1/events/ingest",
-            headers=org.publishable_headers,
-            json=events[start : start + 1000],
-        )
-        assert response.status_code == 202
-    eventually(lambda: _events_seen(api, org, "hat-fan-14") >= 8)
-    trained = api.post("/api/v1/models/train", headers=org.secret_headers)
-    assert trained.status_code == 200, trained.text
-    return org
+    return trained_shop(api, tenant(api))
 
 
 def _events_seen(api, org, user):
-    response = api.get(f"/api/v1/users/{user}", headers=org.secret_headers)
-    return response.json()["data"]["activity"]["events"] if response.status_code == 200 else 0
+    return events_seen(api, org.secret_headers, user)
 
 
 def _recommend(api, org, path="/recommend", **body):

@@ -26,20 +26,12 @@ from lehnz.wire.recommend import (
     UserRecommendations,
 )
 from tests.conftest import make_settings
-from tests.factories import Tenant, assert_error, eventually, ingest, rows_of, tenant
-from tests.shop import catalog, history
+from tests.factories import assert_error, eventually, rows_of, tenant
+from tests.shop import trained_shop
 
 
 def _answers(client: TestClient) -> list[dict]:
-    org = tenant(client)
-    response = client.post("/api/v1/items", headers=org.secret_headers, json=catalog())
-    assert response.status_code == 200, response.text
-    events = history()
-    for start in range(0, len(events), 1000):
-        ingest(client, org, events[start : start + 1000])
-    eventually(lambda: _events_seen(client, org, "hat-fan-14") >= 8)
-    trained = client.post("/api/v1/models/train", headers=org.secret_headers)
-    assert trained.status_code == 200, trained.text
+    org = trained_shop(client, tenant(client))
     answers = []
     for path, body, documented in (
         ("/recommend", {"user_id": "shoe-fan-1", "limit": 5}, UserRecommendations),
@@ -80,11 +72,6 @@ def _conforming(answer: dict, documented: type[BaseModel], attributes: bool | No
     meta = answer["meta"]
     assert meta["total_pages"] == -(-meta["total_items"] // meta["limit"])
     return answer
-
-
-def _events_seen(client: TestClient, org: Tenant, user: str) -> int:
-    response = client.get(f"/api/v1/users/{user}", headers=org.secret_headers)
-    return response.json()["data"]["activity"]["events"] if response.status_code == 200 else 0
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
