@@ -196,3 +196,19 @@ def test_train_makes_a_serving_model(tmp_path):
     assert "Model v1 serving: 60 events, 12 users, 6 items" in result.output
     unknown = runner.invoke(app, ["train", "--org", "org_nope", "--data-dir", str(tmp_path)])
     assert unknown.exit_code == 2
+
+
+def test_a_bad_setting_is_named_in_one_line_not_a_traceback(tmp_path):
+    """Every command reads its settings through one place: a value out of range or not one
+    of the choices ends it with exit code 2 and the variable's name, before anything starts."""
+    for name, value, words in (
+        ("LEHNZ_WORKERS", "0", "greater than or equal to 1"),
+        ("LEHNZ_RECOMMEND_ON_EVENT_LOOP", "maybe", "'auto', 'yes' or 'no'"),
+        ("LEHNZ_REQUEST_THREADS", "many", "valid integer"),
+    ):
+        result = runner.invoke(app, ["serve", "--data-dir", str(tmp_path)], env={name: value})
+        assert result.exit_code == 2, result.output
+        assert f"{name}:" in result.output and words in result.output
+        assert "Traceback" not in result.output
+    result = runner.invoke(app, ["serve", "--workers", "0", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "--workers" in result.output

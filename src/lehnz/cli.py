@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 
 from lehnz.config import Service, Settings
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="lehnz: a self-hosted recommendations API for online stores.")
 console = Console()
+errors = Console(stderr=True)
 
 DataDir = Annotated[
     Path | None,
@@ -30,10 +32,17 @@ DataDir = Annotated[
 
 
 def _settings(data_dir: Path | None, **overrides: object) -> Settings:
+    """The settings, or a one-line error per bad ``LEHNZ_*`` value (exit 2), not a traceback."""
     values = {key: value for key, value in overrides.items() if value is not None}
     if data_dir is not None:
         values["data_dir"] = data_dir
-    return Settings(**values)  # type: ignore[arg-type]
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "LEHNZ_" + "_".join(str(part) for part in error["loc"]).upper()
+            errors.print(f"[red]{name}: {error['msg']} (got {error.get('input')!r})[/]")
+        raise typer.Exit(2) from None
 
 
 @app.command()
