@@ -13,6 +13,8 @@ from lehnz.engine.sparse import cosine_neighbours, lift_neighbours, raw_cooccurr
 from lehnz.engine.trainer import TrainingInput, train
 from lehnz.engine.types import CatalogArrays, EventArrays
 
+from . import minilm_reference
+
 
 def test_minilm_matches_the_reference_model():
     encoder = minilm.MiniLMEncoder()
@@ -24,6 +26,24 @@ def test_minilm_matches_the_reference_model():
     # sentence-transformers' documented similarity for this pair with all-MiniLM-L6-v2.
     assert float(vectors[0] @ vectors[1]) == pytest.approx(0.7553, abs=0.002)
     assert float(vectors[0] @ vectors[2]) < 0.3
+
+
+def test_the_fast_forward_pass_agrees_with_the_plain_transcription_of_the_model():
+    """Batched, fused and padded to the longest text of its batch, with GELU's tanh form:
+    still the model's embeddings, text by text."""
+    texts = [
+        "red running shoes",
+        "Premium red tape measure | A premium tape measure in red rattan. | tools | Ostelto",
+        "Über-leichte Daunenjacke, wasserdicht — 100 % recycelt 🧥",
+        "ok",
+        " ".join(f"word{n}" for n in range(400)),  # truncated at 256 tokens
+    ]
+    encoder = minilm.MiniLMEncoder()
+    fast = encoder.encode(texts, batch_size=3)
+    w = minilm_reference.weights()
+    for text, vector in zip(texts, fast, strict=True):
+        ids = np.array(encoder._tokenizer.encode(text).ids, dtype=np.int64)
+        assert float(vector @ minilm_reference.forward(w, ids)) > 0.99999, text
 
 
 def test_weights_with_the_wrong_hash_are_refused(tmp_path):
