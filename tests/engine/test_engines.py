@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from lehnz.engine import minilm
+from lehnz.engine import minilm, sparse
 from lehnz.engine.artifact import ArtifactError, dumps, loads
 from lehnz.engine.semantic import embed
 from lehnz.engine.sparse import cosine_neighbours, lift_neighbours, raw_cooccurrence, top_k_per_row
@@ -98,6 +98,32 @@ def test_normalised_bought_together_demotes_the_best_seller():
     assert lift[1].argmax() == 2  # normalised: the real complement
     cosine = cosine_neighbours(baskets, k=3, shrink=0.0).toarray()
     assert cosine[2].argmax() == 1
+
+
+@pytest.mark.parametrize("density", [0.02, 0.3])
+def test_item_products_by_blocks_equal_the_whole_product(monkeypatch, density):
+    """A large store's item-item products are made a block of rows at a time, on threads:
+    the same neighbours as the product made whole, sparse and nearly dense alike."""
+    rng = np.random.default_rng(3)
+    x = sp.random(400, 120, density=density, format="csr", dtype=np.float32, random_state=rng)
+    x.data = rng.uniform(0.5, 4.0, size=x.nnz).astype(np.float32)
+    baskets = x.copy()
+    baskets.data[:] = 1.0
+    whole = {
+        "cosine": cosine_neighbours(x, k=7, shrink=2.0),
+        "lift": lift_neighbours(baskets, k=7, alpha=0.75, shrink=2.0),
+    }
+    monkeypatch.setattr(sparse, "BLOCK_WORK", 300)
+    assert len(sparse.item_blocks(baskets.T.tocsr(), baskets, 300)) > 5
+    blocked = {
+        "cosine": cosine_neighbours(x, k=7, shrink=2.0),
+        "lift": lift_neighbours(baskets, k=7, alpha=0.75, shrink=2.0),
+    }
+    for name in whole:
+        assert blocked[name].shape == (120, 120)
+        assert np.allclose(blocked[name].toarray(), whole[name].toarray(), rtol=1e-5), name
+        assert (blocked[name].getnnz(axis=1) <= 7).all()
+        assert not blocked[name].diagonal().any()
 
 
 def _toy_input(n_users: int = 40) -> TrainingInput:
