@@ -106,7 +106,7 @@ def _history() -> list[dict]:
     return events
 
 
-def test_the_training_read_matches_the_per_event_loop(api):
+def test_the_training_read_matches_the_per_event_loop(api, monkeypatch):
     org = tenant(api)
     saved = api.put(
         "/api/v1/settings/event_families",
@@ -124,14 +124,16 @@ def test_the_training_read_matches_the_per_event_loop(api):
     )
     store = api.app.state.runtime.store  # type: ignore[attr-defined]
 
-    loaded = load(store, org.organization_id)
     expected, item_ids, n_users = _reference(store, org.organization_id)
-
-    for name in ("user", "item", "weight", "time", "basket", "is_purchase"):
-        got, want = getattr(loaded.events, name), getattr(expected, name)
-        assert got.dtype == want.dtype, name
-        assert np.array_equal(got, want), name
-    assert loaded.catalog.item_ids == item_ids and loaded.n_users == n_users
+    # Read in one chunk, and in chunks of 7 rows: ids are numbered across chunk boundaries.
+    for chunk in (queries.EVENT_CHUNK, 7):
+        monkeypatch.setattr(queries, "EVENT_CHUNK", chunk)
+        loaded = load(store, org.organization_id)
+        for name in ("user", "item", "weight", "time", "basket", "is_purchase"):
+            got, want = getattr(loaded.events, name), getattr(expected, name)
+            assert got.dtype == want.dtype, name
+            assert np.array_equal(got, want), name
+        assert loaded.catalog.item_ids == item_ids and loaded.n_users == n_users
     # The store is what the test meant it to be: every case is there.
     assert len(loaded.events) == sum(1 for e in events if "item_id" in e)
     assert {"gone-0", "gone-4"} <= set(item_ids[len(catalog()) :])

@@ -35,19 +35,50 @@ def iter_events(
         yield tuple(row)
 
 
+class FirstSeen:
+    """Numbers a column of ids as they stream in: each distinct value gets the next number
+    at its first appearance. Only the distinct values and one integer a row are kept, never
+    a Python string a row (10 million events' ids as strings were gigabytes)."""
+
+    def __init__(self) -> None:
+        self._number: dict[Any, int] = {}
+        self._codes: list[NDArray[np.int64]] = []
+
+    def add(self, values: list[Any]) -> None:
+        number = self._number
+        # Loops in C (dict.fromkeys, map) but for the values new in this chunk.
+        new = [value for value in dict.fromkeys(values) if value not in number]
+        number.update(zip(new, range(len(number), len(number) + len(new)), strict=True))
+        self._codes.append(
+            np.fromiter(map(number.__getitem__, values), dtype=np.int64, count=len(values))
+        )
+
+    def result(self) -> Numbered:
+        codes = np.concatenate(self._codes) if self._codes else np.zeros(0, dtype=np.int64)
+        return Numbered(list(self._number), codes)
+
+
+@dataclass(frozen=True, slots=True)
+class Numbered:
+    """A column of ids: the distinct values in order of first appearance, and each row's
+    number among them."""
+
+    values: list[Any]
+    codes: NDArray[np.int64]
+
+
 @dataclass(frozen=True, slots=True)
 class EventColumns:
     """The events training reads (those with an item), column by column, in log order."""
 
-    user_ids: list[str]
-    item_ids: list[str]
-    event_names: list[str]
+    users: Numbered
+    items: Numbered
+    event_names: Numbered
     occurred_us: NDArray[np.int64]  # microseconds since the epoch
-    session_ids: list[str | None]
+    sessions: Numbered  # None for an event without one
 
 
-#: Rows fetched from the driver at a time: each chunk's row tuples are split into columns
-#: and dropped, so only the columns stay in memory.
+#: Rows fetched from the driver at a time: each chunk's rows are numbered and dropped.
 EVENT_CHUNK = 50_000
 
 
@@ -55,11 +86,11 @@ def event_columns(connection: Connection, organization_id: str, *, up_to_seq: in
     """Every event with an item up to ``up_to_seq``, straight from the driver's cursor.
 
     Through SQLAlchemy each row was built, typed and wrapped one by one (and every
-    timestamp made a ``datetime``), which cost more than the database took to read it;
-    here each chunk of rows is split into columns by ``map(itemgetter(i), rows)`` (a loop
-    in C; ``zip(*rows)`` took twice as long at 400,000 rows) and the timestamps arrive
-    as integers (PostgreSQL) or are parsed by NumPy (SQLite's text, as ``bulk.sqlite_time``
-    writes it). PostgreSQL streams through a server-side cursor, as ``yield_per`` did."""
+    timestamp made a ``datetime``), which cost more than the database took to read it.
+    Here each chunk of rows is split into columns in C (``map(itemgetter)``), its ids
+    numbered (``FirstSeen``) and its timestamps parsed by NumPy: integers (PostgreSQL) or
+    SQLite's text, as ``bulk.sqlite_time`` writes it. PostgreSQL streams through a
+    server-side cursor."""
     postgres = connection.dialect.name == "postgresql"
     mark = "%s" if postgres else "?"
     stamp = "(extract(epoch FROM occurred_at) * 1000000)::bigint" if postgres else "occurred_at"
@@ -70,20 +101,26 @@ def event_columns(connection: Connection, organization_id: str, *, up_to_seq: in
     )
     driver = connection.connection
     cursor = driver.cursor(name="lehnz_training_events") if postgres else driver.cursor()
-    columns: tuple[list[Any], ...] = ([], [], [], [], [])
+    users, items_, names, sessions = FirstSeen(), FirstSeen(), FirstSeen(), FirstSeen()
+    stamps: list[NDArray[np.int64]] = []
     try:
         cursor.execute(query, (organization_id, up_to_seq))
         while rows := cursor.fetchmany(EVENT_CHUNK):
-            for position, column in enumerate(columns):
-                column.extend(map(itemgetter(position), rows))
+            users.add(list(map(itemgetter(0), rows)))
+            items_.add(list(map(itemgetter(1), rows)))
+            names.add(list(map(itemgetter(2), rows)))
+            times = list(map(itemgetter(3), rows))
+            if postgres:
+                stamps.append(np.array(times, dtype=np.int64))
+            else:
+                stamps.append(np.array(times, dtype="datetime64[us]").astype(np.int64))
+            sessions.add(list(map(itemgetter(4), rows)))
     finally:
         cursor.close()
-    users, items_, names, stamps, sessions = columns
-    if postgres:
-        occurred = np.array(stamps, dtype=np.int64)
-    else:
-        occurred = np.array(stamps, dtype="datetime64[us]").astype(np.int64)
-    return EventColumns(users, items_, names, occurred, sessions)
+    occurred = np.concatenate(stamps) if stamps else np.zeros(0, dtype=np.int64)
+    return EventColumns(
+        users.result(), items_.result(), names.result(), occurred, sessions.result()
+    )
 
 
 def last_seq(connection: Connection, organization_id: str) -> int:
