@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -33,7 +33,11 @@ from lehnz.store.tables import (
 from lehnz.store.upsert import insert_ignoring_duplicates
 
 _CHUNK = 500
-_STATE_ENCODER = json.JSONEncoder(check_circular=False, separators=(",", ":"))
+
+
+def _encode_state(state: dict[str, Any]) -> str:
+    """Compact JSON text (SQLite's JSON functions read text, not orjson's bytes)."""
+    return orjson.dumps(state).decode()
 
 
 def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
@@ -173,7 +177,7 @@ def load_states(
         if postgres:
             found.update({user: dict(state) for user, state in rows})
         else:
-            loads = json.loads
+            loads = orjson.loads
             found.update({user: loads(state) for user, state in rows})
     return found
 
@@ -198,7 +202,7 @@ def save_states(
     dialect = connection.dialect.name
     stamp = time_value(dialect, at)
     if dialect == "sqlite":  # compact, and no check for cycles a state cannot have
-        encode = _STATE_ENCODER.encode
+        encode = _encode_state
         rows = [(organization_id, user, encode(state), stamp) for user, state in states.items()]
     else:
         rows = [

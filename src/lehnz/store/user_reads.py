@@ -11,12 +11,12 @@ are given (so all four see one moment: see ``Store.snapshot``).
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
 from lehnz.store.events import StoredEvent, newest_after_sql, stored_events
@@ -139,4 +139,4 @@ def _read(
 
 def _document(value: Any) -> dict[str, Any]:
     """A JSON column's value: psycopg decodes JSONB itself; SQLite stores JSON as text."""
-    return dict(json.loads(value) if isinstance(value, str | bytes) else value)
+    return dict(orjson.loads(value) if isinstance(value, str | bytes) else value)
