@@ -17,6 +17,7 @@ commands:
     .venv/bin/python bench/load/scale.py --sizes 100 10          # 1/100, then 1/10
     .venv/bin/python bench/load/scale.py --sizes 1 --work /var/tmp/lehnz-scale
     PYTHONPATH=/tmp/before/src .venv/bin/python bench/load/scale.py --sizes 10 --ingest-only
+    .venv/bin/python bench/load/scale.py --sizes 1 --work /var/tmp/lehnz-scale --train-again
 
 Each size's figures are added to ``scale-results.json`` beside this file (a size run again
 replaces its row), printed as a Markdown table row, and the plot ``bench/plots/scale.svg``
@@ -35,6 +36,7 @@ import random
 import re
 import resource
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -110,25 +112,34 @@ def wait_ready(base: str, process: subprocess.Popen[bytes], seconds: float = 600
     raise SystemExit("the server did not start")
 
 
-def register(data_dir: Path, env: dict[str, str]) -> tuple[str, str]:
-    """A new organisation and its publishable key, through a short-lived ``lehnz serve``."""
+CREDENTIALS = {"email": "scale@example.com", "password": "benchmark"}
+
+
+def register(data_dir: Path, env: dict[str, str], *, again: bool = False) -> tuple[str, str]:
+    """A new organisation (or, ``again``, the one registered before) and a new publishable
+    key, through a short-lived ``lehnz serve``."""
     port = harness.free_port()
     process = harness.start(["serve", "--data-dir", str(data_dir), "--port", str(port)], env)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base, process)
         with httpx.Client(base_url=base, timeout=60) as http:
-            answer = http.post(
-                "/api/v1/auth/register",
-                headers=harness.DOMAIN,
-                json={
-                    "email": "scale@example.com",
-                    "password": "benchmark",
-                    "organization_name": "Scale",
-                },
-            )
-            answer.raise_for_status()
-            data = answer.json()["data"]
+            if again:
+                answer = http.post("/api/v1/auth/login", headers=harness.DOMAIN, json=CREDENTIALS)
+                answer.raise_for_status()
+                with sqlite3.connect(data_dir / "lehnz.db") as database:
+                    (organization_id,) = database.execute(
+                        "SELECT id FROM organizations"
+                    ).fetchone()  # the store's one organisation
+                data = {**answer.json()["data"], "organization_id": organization_id}
+            else:
+                answer = http.post(
+                    "/api/v1/auth/register",
+                    headers=harness.DOMAIN,
+                    json={**CREDENTIALS, "organization_name": "Scale"},
+                )
+                answer.raise_for_status()
+                data = answer.json()["data"]
             developer = {**harness.DOMAIN, "Authorization": f"Bearer {data['token']}"}
             key = http.post("/api/v1/keys", headers=developer, json={"type": "publishable"})
             key.raise_for_status()
@@ -197,6 +208,37 @@ def serve(
         }
     finally:
         harness.stop(process)
+
+
+def train_again(fraction: int, work: Path, requests: int) -> dict[str, Any]:
+    """Training and serving again on the store a previous run imported (its models
+    deleted, so the training searches its settings and embeds the catalog from nothing);
+    the import and pipeline figures stay those of the stored row."""
+    size = {name: count // fraction for name, count in FULL.items()}
+    label = f"1/{fraction}" if fraction > 1 else "full"
+    data_dir = work / f"data-{fraction}"
+    stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+    before = next((r for r in stored if r["events"] == size["events"]), None)
+    if before is None or not (data_dir / "lehnz.db").exists():
+        raise SystemExit(f"{label}: no earlier run to train again (in {data_dir} and {RESULTS})")
+    with sqlite3.connect(data_dir / "lehnz.db") as database:
+        database.execute("DELETE FROM models")
+    env = harness.lehnz_env(SETTINGS)
+    # No model now: a server with its embedded worker would start training at once.
+    org, key = register(data_dir, {**env, "LEHNZ_EMBEDDED_WORKER": "false"}, again=True)
+    train_s, train_cpu, train_peak = train(org, data_dir, env, work / f"train-{fraction}.log")
+    print(f"{label}: training {train_s:.0f} s, peak {train_peak:.0f} MB", flush=True)
+    served = serve(data_dir, env, key, size["users"], requests, work / f"serve-{fraction}.log")
+    return {
+        **before,
+        "training_s": round(train_s, 1),
+        "training_cpu_s": round(train_cpu, 1),
+        "training_peak_mb": round(train_peak),
+        **{name: round(value, 1) for name, value in served.items()},
+        "requests": requests,
+        "trained_again": f"{datetime.now(UTC):%Y-%m-%d}",
+        "load_average": os.getloadavg()[0],
+    }
 
 
 def run_size(
@@ -375,13 +417,21 @@ def main() -> None:
         help="import and pipeline only, printed and not stored (to compare two versions: "
         "run once with PYTHONPATH set to the other version's src)",
     )
+    parser.add_argument(
+        "--train-again",
+        action="store_true",
+        help="train and serve again on the stores a previous run left in --work",
+    )
     args = parser.parse_args()
     if any(size < 1 for size in args.sizes):
         raise SystemExit("--sizes are fractions of the full store: 1, 10, 100, ...")
     args.work.mkdir(parents=True, exist_ok=True)
     stored: list[dict[str, Any]] = []
     for fraction in args.sizes:
-        result = run_size(fraction, args.work, args.requests, ingest_only=args.ingest_only)
+        if args.train_again:
+            result = train_again(fraction, args.work, args.requests)
+        else:
+            result = run_size(fraction, args.work, args.requests, ingest_only=args.ingest_only)
         if args.ingest_only:
             continue
         # Read just before writing: another size may be running beside this one.

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 #: Multiply-adds of the item-item product per block of rows: with its sorting, a block at
 #: this size peaks at a few hundred MB.
-BLOCK_WORK = 10_000_000
+BLOCK_WORK = 4_000_000
 
 
 def top_k_per_row(
