@@ -99,14 +99,16 @@ class TrainingService:
         )
         if decided:
             result.validation["reused"] = decided[1]
+        trained_on = {
+            "events": len(data.events),
+            "users": data.n_users,
+            "items": len(data.catalog),
+            "last_seq": data.last_seq,
+            "catalog_changed_at": changed.isoformat() if changed else None,
+        }
+        del data  # the events' arrays (300 MB at 10M events) are not needed to save the model
         manifest: dict[str, Any] = {
-            "trained_on": {
-                "events": len(data.events),
-                "users": data.n_users,
-                "items": len(data.catalog),
-                "last_seq": data.last_seq,
-                "catalog_changed_at": changed.isoformat() if changed else None,
-            },
+            "trained_on": trained_on,
             "validation": result.validation,
             "embedding_method": result.model.embedding_method,
             "fit_seconds": round(result.seconds, 3),
