@@ -74,6 +74,7 @@ def test_top_k_keeps_the_largest_positive_entries_without_the_diagonal():
     for matrix in (dense, sp.csr_matrix(dense)):
         top = top_k_per_row(matrix, 2).toarray()
         assert top.tolist() == [[0, 3, 0, 2], [4, 0, 0, 0], [0, 0, 0, 0], [0, 2, 3, 0]]
+        assert top_k_per_row(matrix, 0).nnz == 0
 
 
 def test_normalised_bought_together_demotes_the_best_seller():

@@ -19,8 +19,8 @@ import scipy.linalg
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-#: Multiply-adds of the item-item product per block of rows: with its sorting, a block at
-#: this size peaks at a few hundred MB.
+#: Multiply-adds of the item-item product per block of rows: a block at this size, with its
+#: top-k cut, peaks at a few hundred MB (two run at once on two cores).
 BLOCK_WORK = 4_000_000
 
 
@@ -50,6 +50,8 @@ def top_k_per_row(
         )
     csr = sp.csr_matrix(matrix, dtype=np.float32)
     n_rows, n_cols = csr.shape
+    if k <= 0:
+        return sp.csr_matrix(csr.shape, dtype=np.float32)
     if csr.nnz > 0.2 * n_rows * n_cols and n_rows * n_cols <= 100_000_000:
         # Nearly dense (small catalogs with a lot of behaviour): row-wise argpartition on the
         # dense array is far faster than sorting tens of millions of entries.
