@@ -110,9 +110,9 @@ def rows_of(client: TestClient, table, **where):  # type: ignore[no-untyped-def]
         return [dict(row._mapping) for row in connection.execute(query)]
 
 
-def eventually(check, timeout: float = 5.0, interval: float = 0.05):  # type: ignore[no-untyped-def]
+def eventually(check, timeout: float = 5.0, interval: float = 0.05, what: str = "condition"):  # type: ignore[no-untyped-def]
     """``check()``'s first truthy result within ``timeout`` seconds (for the pipeline, which
-    works in the background); fails the test with the last value otherwise."""
+    works in the background); fails the test naming ``what``, with the last value, otherwise."""
     import time
 
     deadline = time.monotonic() + timeout
@@ -121,5 +121,10 @@ def eventually(check, timeout: float = 5.0, interval: float = 0.05):  # type: ig
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s; last value: {value!r}")
+            raise AssertionError(f"{what} not met within {timeout} s; last value: {value!r}")
         time.sleep(interval)
+
+
+def within(seconds: float, check, what: str):  # type: ignore[no-untyped-def]
+    """``eventually`` as the tests against server processes read it: how long, then what."""
+    return eventually(check, timeout=seconds, what=what)

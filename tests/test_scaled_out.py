@@ -26,7 +26,7 @@ import psycopg
 import pytest
 
 from tests.conftest import fresh_postgres_database, unique_prefix
-from tests.factories import DOMAIN, Tenant, create_key, tenant
+from tests.factories import DOMAIN, Tenant, create_key, tenant, within
 from tests.processes import LehnzProcess, free_port
 from tests.shop import HATS, catalog, history
 
@@ -116,18 +116,6 @@ def cluster(
         finally:
             for process in started:
                 process.stop()
-
-
-def within(seconds: float, check: Any, what: str) -> Any:
-    """``check()``'s first truthy result within ``seconds``; fails naming ``what``."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen within {seconds} s (last: {value!r})")
-        time.sleep(0.05)
 
 
 def applied(cluster: Cluster, organization_id: str) -> tuple[int, int]:

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import DOMAIN, Tenant, create_key, tenant
+from tests.factories import DOMAIN, Tenant, create_key, tenant, within
 from tests.processes import LehnzProcess, lehnz_serve
 from tests.shop import HATS, catalog, history
 
@@ -76,18 +76,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def http(server: Server) -> Iterator[httpx.Client]:
     with server.client() as client:
         yield client
-
-
-def within(seconds: float, check: Any, what: str) -> Any:
-    """``check()``'s first truthy result within ``seconds``; fails naming ``what``."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen within {seconds} s (last: {value!r})")
-        time.sleep(0.05)
 
 
 def _alive(pid: int) -> bool:

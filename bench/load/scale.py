@@ -210,6 +210,31 @@ def serve(
         harness.stop(process)
 
 
+def train_and_serve(
+    label: str,
+    org: str,
+    key: str,
+    data_dir: Path,
+    env: dict[str, str],
+    *,
+    fraction: int,
+    users: int,
+    requests: int,
+    work: Path,
+) -> dict[str, Any]:
+    """``lehnz train`` timed, then ``/recommend`` one request at a time: the row's fields."""
+    train_s, train_cpu, train_peak = train(org, data_dir, env, work / f"train-{fraction}.log")
+    print(f"{label}: training {train_s:.0f} s, peak {train_peak:.0f} MB", flush=True)
+    served = serve(data_dir, env, key, users, requests, work / f"serve-{fraction}.log")
+    return {
+        "training_s": round(train_s, 1),
+        "training_cpu_s": round(train_cpu, 1),
+        "training_peak_mb": round(train_peak),
+        **{name: round(value, 1) for name, value in served.items()},
+        "requests": requests,
+    }
+
+
 def train_again(fraction: int, work: Path, requests: int) -> dict[str, Any]:
     """Training and serving again on the store a previous run imported (its models
     deleted, so the training searches its settings and embeds the catalog from nothing);
@@ -226,16 +251,20 @@ def train_again(fraction: int, work: Path, requests: int) -> dict[str, Any]:
     env = harness.lehnz_env(SETTINGS)
     # No model now: a server with its embedded worker would start training at once.
     org, key = register(data_dir, {**env, "LEHNZ_EMBEDDED_WORKER": "false"}, again=True)
-    train_s, train_cpu, train_peak = train(org, data_dir, env, work / f"train-{fraction}.log")
-    print(f"{label}: training {train_s:.0f} s, peak {train_peak:.0f} MB", flush=True)
-    served = serve(data_dir, env, key, size["users"], requests, work / f"serve-{fraction}.log")
+    trained = train_and_serve(
+        label,
+        org,
+        key,
+        data_dir,
+        env,
+        fraction=fraction,
+        users=size["users"],
+        requests=requests,
+        work=work,
+    )
     return {
         **before,
-        "training_s": round(train_s, 1),
-        "training_cpu_s": round(train_cpu, 1),
-        "training_peak_mb": round(train_peak),
-        **{name: round(value, 1) for name, value in served.items()},
-        "requests": requests,
+        **trained,
         "trained_again": f"{datetime.now(UTC):%Y-%m-%d}",
         "load_average": os.getloadavg()[0],
     }
@@ -281,9 +310,17 @@ def run_size(
     )
     if ingest_only:
         return {}
-    train_s, train_cpu, train_peak = train(org, data_dir, env, work / f"train-{fraction}.log")
-    print(f"{label}: training {train_s:.0f} s, peak {train_peak:.0f} MB", flush=True)
-    served = serve(data_dir, env, key, size["users"], requests, work / f"serve-{fraction}.log")
+    trained = train_and_serve(
+        label,
+        org,
+        key,
+        data_dir,
+        env,
+        fraction=fraction,
+        users=size["users"],
+        requests=requests,
+        work=work,
+    )
     return {
         "label": label,
         **size,
@@ -294,11 +331,7 @@ def run_size(
         "pipeline_s": round(pipeline_s, 1),
         "pipeline_cpu_s": round(pipeline_cpu, 1),
         "pipeline_events_per_s": round(applied / pipeline_s),
-        "training_s": round(train_s, 1),
-        "training_cpu_s": round(train_cpu, 1),
-        "training_peak_mb": round(train_peak),
-        **{name: round(value, 1) for name, value in served.items()},
-        "requests": requests,
+        **trained,
         "date": f"{datetime.now(UTC):%Y-%m-%d}",
         "machine": f"{platform.node()}, {os.cpu_count()} cores",
         "load_average": os.getloadavg()[0],

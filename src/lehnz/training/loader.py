@@ -135,6 +135,7 @@ def _baskets(
 
 def _first_seen(values: list[Any]) -> tuple[list[Any], NDArray[np.int64]]:
     """The distinct values in order of first appearance, and each value's number among them."""
-    distinct = list(dict.fromkeys(values))
-    number = {value: i for i, value in enumerate(distinct)}
-    return distinct, np.fromiter(map(number.__getitem__, values), dtype=np.int64, count=len(values))
+    seen = queries.FirstSeen()
+    seen.add(values)
+    numbered = seen.result()
+    return numbered.values, numbered.codes
