@@ -211,18 +211,12 @@ def serve(
 
 
 def train_and_serve(
-    label: str,
-    org: str,
-    key: str,
-    data_dir: Path,
-    env: dict[str, str],
-    *,
-    fraction: int,
-    users: int,
-    requests: int,
-    work: Path,
+    fraction: int, org: str, key: str, env: dict[str, str], *, requests: int, work: Path
 ) -> dict[str, Any]:
     """``lehnz train`` timed, then ``/recommend`` one request at a time: the row's fields."""
+    label = f"1/{fraction}" if fraction > 1 else "full"
+    data_dir = work / f"data-{fraction}"
+    users = FULL["users"] // fraction
     train_s, train_cpu, train_peak = train(org, data_dir, env, work / f"train-{fraction}.log")
     print(f"{label}: training {train_s:.0f} s, peak {train_peak:.0f} MB", flush=True)
     served = serve(data_dir, env, key, users, requests, work / f"serve-{fraction}.log")
@@ -251,17 +245,7 @@ def train_again(fraction: int, work: Path, requests: int) -> dict[str, Any]:
     env = harness.lehnz_env(SETTINGS)
     # No model now: a server with its embedded worker would start training at once.
     org, key = register(data_dir, {**env, "LEHNZ_EMBEDDED_WORKER": "false"}, again=True)
-    trained = train_and_serve(
-        label,
-        org,
-        key,
-        data_dir,
-        env,
-        fraction=fraction,
-        users=size["users"],
-        requests=requests,
-        work=work,
-    )
+    trained = train_and_serve(fraction, org, key, env, requests=requests, work=work)
     return {
         **before,
         **trained,
@@ -310,17 +294,7 @@ def run_size(
     )
     if ingest_only:
         return {}
-    trained = train_and_serve(
-        label,
-        org,
-        key,
-        data_dir,
-        env,
-        fraction=fraction,
-        users=size["users"],
-        requests=requests,
-        work=work,
-    )
+    trained = train_and_serve(fraction, org, key, env, requests=requests, work=work)
     return {
         "label": label,
         **size,
