@@ -114,7 +114,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.include_router(models.router, dependencies=api)
         install_dashboard(app)
     if settings.service in ("all", "recommendations"):
-        app.include_router(recommend.router, dependencies=api)
+        # Its routes check the domain in their key's dependency (``PublishableRequest``).
+        app.include_router(recommend.router)
     app.include_router(health.router)
     install_openapi(app, documented_order=list(app.routes))
     _match_first(app, recommend.router)

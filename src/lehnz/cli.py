@@ -103,6 +103,7 @@ def serve(
         "host": host,
         "port": port,
         "log_level": "info",
+        "access_log": settings.access_log,
         "proxy_headers": False,
         "http": EnvelopeHttpToolsProtocol,
     }

@@ -92,6 +92,26 @@ class Settings(BaseSettings):
         "with 2, 207 with 4, 141 with 40). Two, so that one request waiting on the database "
         "does not stop the others. Training and imports run on threads of their own.",
     )
+    access_log: bool = Field(
+        default=True,
+        description="Whether `lehnz serve` writes a line per request (uvicorn's access log). "
+        "Off where a proxy in front already logs requests: formatting and writing the line "
+        "is about a fifteenth of a recommendation's CPU (bench/RESULTS.md).",
+    )
+    answer_cache_entries: int = Field(
+        default=4096,
+        ge=0,
+        le=1_000_000,
+        description="Personal lists kept ranked per process, for shoppers whose state has not "
+        "changed since their last list (any applied event, merge or new model makes a new "
+        "entry; the page, filters and the live catalog are applied per request). About 10 kB "
+        "each. 0: rank every request from scratch.",
+    )
+    answer_cache_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="The longest an entry of the answer cache is kept.",
+    )
     recommend_on_event_loop: Literal["auto", "yes", "no"] = Field(
         default="auto",
         description="Where the five recommendation endpoints compute their answer: on the "

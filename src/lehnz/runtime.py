@@ -25,6 +25,7 @@ from lehnz.pipeline.reader import UserStateReader
 from lehnz.pipeline.worker import Pipeline
 from lehnz.ratelimit import Limiter, MemoryLimiter, RedisLimiter, SharedLimiter
 from lehnz.ratelimit.policy import RateLimits
+from lehnz.serving.answer_cache import AnswerCache
 from lehnz.serving.catalog_cache import CatalogCache
 from lehnz.serving.logs import RecommendationLog
 from lehnz.serving.recommender import Recommender
@@ -158,7 +159,15 @@ def build_runtime(settings: Settings, *, migrate: bool = True, workers: int = 1)
         catalog_cache=catalog_cache,
         registry=registry,
         recommendation_log=recommendation_log,
-        recommender=Recommender(registry, catalog_cache, user_states, recommendation_log),
+        recommender=Recommender(
+            registry,
+            catalog_cache,
+            user_states,
+            recommendation_log,
+            AnswerCache(
+                max_entries=settings.answer_cache_entries, max_age=settings.answer_cache_seconds
+            ),
+        ),
         trainer=TrainingService(
             store, registry, notices, artifacts_kept=settings.model_artifacts_kept
         ),

@@ -317,3 +317,21 @@ def test_another_organisation_gets_nothing_of_this_catalog(api, store):
     answer = _recommend(api, other, user_id="shoe-fan-1", limit=10)
     assert answer["all_item_ids"] == []
     assert_error(api.get("/item/shoe-1", headers=other.publishable_headers), 404)
+
+
+def test_an_attribute_past_64_bits_is_answered_as_stored(api):
+    """Answers are encoded by orjson, which refuses integers past 64 bits; a catalog may hold
+    one, and it comes back whole rather than as a 500."""
+    org = tenant(api)
+    items = [
+        {"item_id": "big", "attributes": {"name": "Big", "serial": 2**70}},
+        {"item_id": "small", "attributes": {"name": "Small"}},
+    ]
+    response = api.post("/api/v1/items", headers=org.secret_headers, json=items)
+    assert response.status_code == 200, response.text
+    response = api.get(
+        "/item/small?include_attributes=true&mode=popular", headers=org.publishable_headers
+    )
+    assert response.status_code == 200, response.text
+    [entry] = response.json()["recommendations"]
+    assert entry["attributes"] == {"name": "Big", "serial": 2**70}

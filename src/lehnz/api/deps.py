@@ -37,6 +37,10 @@ async def require_domain(
         str | None, Header(alias="X-Domain", description="Must be `commerce`.")
     ] = None,
 ) -> None:
+    check_domain(x_domain)
+
+
+def check_domain(x_domain: str | None) -> None:
     if x_domain is None:
         raise DomainRequired("Missing X-Domain header; send 'X-Domain: commerce'")
     if x_domain != DOMAIN:
@@ -125,6 +129,17 @@ async def require_publishable_key(
     return await _checked_key(runtime, request, key, "publishable")
 
 
+async def require_publishable_request(
+    request: Request, key: Annotated[str | None, Security(_publishable_scheme)]
+) -> ApiKeyRecord:
+    """``require_domain`` and ``require_publishable_key`` as one dependency, for the
+    recommendation endpoints: FastAPI's solving of each dependency (four a request, with the
+    runtime's) was a tenth of an answer's CPU. The same checks in the same order: the domain,
+    then the key, then the organisation's limit."""
+    check_domain(request.headers.get("x-domain"))
+    return await _checked_key(request.app.state.runtime, request, key, "publishable")
+
+
 async def require_secret_key(
     runtime: RuntimeDep, request: Request, key: Annotated[str | None, Security(_secret_scheme)]
 ) -> ApiKeyRecord:
@@ -141,5 +156,7 @@ def require_developer(
 
 
 PublishableKey = Annotated[ApiKeyRecord, Depends(require_publishable_key)]
+#: The domain and a publishable key; the routes using it take no ``require_domain``.
+PublishableRequest = Annotated[ApiKeyRecord, Depends(require_publishable_request)]
 SecretKey = Annotated[ApiKeyRecord, Depends(require_secret_key)]
 Developer = Annotated[DeveloperIdentity, Depends(require_developer)]

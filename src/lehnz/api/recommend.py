@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from lehnz.api import path_ids  # noqa: F401  (registers the {…:id} path convertor)
-from lehnz.api.deps import PublishableKey, RuntimeDep
+from lehnz.api.compact_json import CompactJSONResponse
+from lehnz.api.deps import PublishableRequest
 from lehnz.runtime import Runtime
 from lehnz.serving.filters import parse_filters
 from lehnz.serving.recommender import ListOptions, RankedPage
@@ -36,18 +36,20 @@ _CREDENTIAL = "**Credential: publishable key** (`X-API-KEY: lehnz_pk_…`). "
 async def _served(
     request: Request,
     answer: Callable[..., dict[str, Any]],
-    runtime: Runtime,
     organization_id: str,
     *args: Any,
     **options: Any,
-) -> JSONResponse:
+) -> CompactJSONResponse:
     """The answer, computed on the event loop or on a request thread as
     ``LEHNZ_RECOMMEND_ON_EVENT_LOOP`` says (``create_app`` decides once, into the app's
     state): with SQLite a whole answer costs less than the hand-over to a thread and back.
     An organisation whose model or catalog is not in memory yet goes to a thread even so."""
+    runtime: Runtime = request.app.state.runtime
     if request.app.state.recommend_on_loop and runtime.recommender.is_warm(organization_id):
-        return JSONResponse(answer(runtime, organization_id, *args, **options))
-    return JSONResponse(await run_in_threadpool(answer, runtime, organization_id, *args, **options))
+        return CompactJSONResponse(answer(runtime, organization_id, *args, **options))
+    return CompactJSONResponse(
+        await run_in_threadpool(answer, runtime, organization_id, *args, **options)
+    )
 
 
 def _documented(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
@@ -105,9 +107,9 @@ def _answer(page: RankedPage, options: ListOptions, **fields: Any) -> dict[str, 
     "the cart), `pdp` (blends in items like the last one viewed), or any string (as home).",
 )
 async def recommend(
-    body: RecommendRequest, key: PublishableKey, runtime: RuntimeDep, request: Request
-) -> JSONResponse:
-    return await _served(request, serve_recommend, runtime, key.organization_id, body)
+    body: RecommendRequest, key: PublishableRequest, request: Request
+) -> CompactJSONResponse:
+    return await _served(request, serve_recommend, key.organization_id, body)
 
 
 # The answers, apart from the HTTP handlers: the dashboard's playground serves (and logs) the
@@ -141,9 +143,9 @@ def serve_recommend(
     + "The personalised list, re-ranked toward the prices this user usually engages with.",
 )
 async def price_optimized(
-    body: PriceOptimizedRequest, key: PublishableKey, runtime: RuntimeDep, request: Request
-) -> JSONResponse:
-    return await _served(request, serve_price_optimized, runtime, key.organization_id, body)
+    body: PriceOptimizedRequest, key: PublishableRequest, request: Request
+) -> CompactJSONResponse:
+    return await _served(request, serve_price_optimized, key.organization_id, body)
 
 
 def serve_price_optimized(
@@ -175,18 +177,16 @@ def serve_price_optimized(
 )
 async def similar_item(
     item_id: str,
-    key: PublishableKey,
-    runtime: RuntimeDep,
+    key: PublishableRequest,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=100)] = 4,
     page: Annotated[int, Query(ge=1)] = 1,
     mode: Mode = "semantic",
     include_attributes: bool = False,
-) -> JSONResponse:
+) -> CompactJSONResponse:
     return await _served(
         request,
         serve_similar_item,
-        runtime,
         key.organization_id,
         item_id,
         limit=limit,
@@ -228,9 +228,9 @@ def serve_similar_item(
     "404.",
 )
 async def session(
-    body: SessionRequest, key: PublishableKey, runtime: RuntimeDep, request: Request
-) -> JSONResponse:
-    return await _served(request, serve_session, runtime, key.organization_id, body)
+    body: SessionRequest, key: PublishableRequest, request: Request
+) -> CompactJSONResponse:
+    return await _served(request, serve_session, key.organization_id, body)
 
 
 def serve_session(runtime: Runtime, organization_id: str, body: SessionRequest) -> dict[str, Any]:
@@ -255,9 +255,9 @@ def serve_session(runtime: Runtime, organization_id: str, body: SessionRequest) 
     "best-sellers do not win everything, summed over the cart's items.",
 )
 async def basket(
-    body: BasketRequest, key: PublishableKey, runtime: RuntimeDep, request: Request
-) -> JSONResponse:
-    return await _served(request, serve_basket, runtime, key.organization_id, body)
+    body: BasketRequest, key: PublishableRequest, request: Request
+) -> CompactJSONResponse:
+    return await _served(request, serve_basket, key.organization_id, body)
 
 
 def serve_basket(runtime: Runtime, organization_id: str, body: BasketRequest) -> dict[str, Any]:

@@ -10,8 +10,8 @@ pipeline.)
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass
+import functools
+from typing import Any
 
 from lehnz.pipeline.fold import fold_event
 from lehnz.pipeline.state import State, empty_state
@@ -19,16 +19,26 @@ from lehnz.pipeline.weights import EventWeights
 from lehnz.store import Store
 from lehnz.store import accounts as account_queries
 from lehnz.store import pipeline as queries
-from lehnz.store.user_reads import SqliteShopperReads, read_shopper
+from lehnz.store.user_reads import SqliteShopperReads, decode_state, read_shopper
 
 #: At most this many not-yet-applied events are folded in per request (the newest).
 MAX_PENDING = 500
 
 
-@dataclass(frozen=True, slots=True)
 class UserView:
-    user_id: str  # the canonical id the asked-for id resolves to
-    state: State | None
+    """A shopper as the serving side sees them. ``state`` is decoded on first use: a list
+    kept under the state's ``fingerprint`` (``serving.answer_cache``) never needs it."""
+
+    def __init__(self, user_id: str, document: Any, fingerprint: int | None = None) -> None:
+        self.user_id = user_id  # the canonical id the asked-for id resolves to
+        #: The stored state's fingerprint when ``state`` is exactly the stored state; None
+        #: when events past the pipeline were folded in.
+        self.fingerprint = fingerprint
+        self._document = document
+
+    @functools.cached_property
+    def state(self) -> State | None:
+        return None if self._document is None else decode_state(self._document)
 
 
 class UserStateReader:
@@ -50,7 +60,7 @@ class UserStateReader:
                 organization_id=organization_id, user_id=user_id, max_pending=MAX_PENDING
             )
             if not quick.pending:
-                return UserView(quick.canonical, quick.state)
+                return UserView(quick.canonical, quick.document, quick.fingerprint)
         # One snapshot: an event is either in the stored state or past the stored position,
         # never both, even while the pipeline commits a batch.
         with self._store.snapshot() as connection:
@@ -61,12 +71,12 @@ class UserStateReader:
                 max_pending=MAX_PENDING,
             )
             if not read.pending:
-                return UserView(read.canonical, read.state)
+                return UserView(read.canonical, read.document, read.fingerprint)
             settings = account_queries.organization_settings(connection, organization_id)
             prices = queries.item_prices(
                 connection, organization_id, {e.item_id for e in read.pending if e.item_id}
             )
-        state = copy.deepcopy(read.state) if read.state is not None else empty_state()
+        state = read.state or empty_state()  # decoded afresh: folding in changes no other copy
         weights = EventWeights(settings.get("event_families"))
         for event in read.pending:
             fold_event(state, event, weights, price=prices.get(event.item_id or ""))

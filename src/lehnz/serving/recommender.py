@@ -2,15 +2,16 @@
 and the user's live state; every answer logged under a ``recommendation_id``.
 
 No training, table scan or model load happens here: the user's state is one indexed row,
-the catalog and the model are in memory.
+the catalog and the model are in memory. A personal list's ranking is kept while the
+shopper's stored state and the model stay the same (``answer_cache``); the page, the live
+catalog and the log entry are made per request.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,15 +23,17 @@ from lehnz.engine.model import unit
 from lehnz.errors import NotFound
 from lehnz.pipeline.reader import UserStateReader
 from lehnz.pipeline.state import State, price_band
-from lehnz.serving import topk
+from lehnz.serving import reasons as why
+from lehnz.serving.answer_cache import AnswerCache
+from lehnz.serving.candidates import MAX_LIST, Candidates, choose, keeper
 from lehnz.serving.catalog_cache import CatalogCache, CatalogView
 from lehnz.serving.filters import Predicate
 from lehnz.serving.logs import RecommendationLog
+from lehnz.serving.reasons import Names, Reasons
 from lehnz.serving.registry import LoadedModel, ModelRegistry
 from lehnz.store.types import utcnow
 
-MAX_LIST = 500
-Reason = Callable[[int], str]
+__all__ = ["MAX_LIST", "ListOptions", "RankedItem", "RankedPage", "Recommender"]
 
 
 @dataclass
@@ -65,11 +68,15 @@ class Recommender:
         catalog: CatalogCache,
         users: UserStateReader,
         log: RecommendationLog,
+        cache: AnswerCache[Candidates] | None = None,
     ) -> None:
         self._registry = registry
         self._catalog = catalog
         self._users = users
         self._log = log
+        self._cache: AnswerCache[Candidates] = (
+            cache if cache is not None else AnswerCache(max_entries=0, max_age=0)
+        )
 
     def is_warm(self, organization_id: str) -> bool:
         """Whether an answer for this organisation reads only memory and a few indexed rows:
@@ -95,52 +102,54 @@ class Recommender:
     ) -> RankedPage:
         loaded = self._registry.get(organization_id)
         view = self._catalog.view(organization_id)
-        state = self._users.get(organization_id=organization_id, user_id=user_id).state
+        user = self._users.get(organization_id=organization_id, user_id=user_id)
         if loaded is None:
             return self._fallback(organization_id, view, options, endpoint, placement, user_id, {})
         model = loaded.model
-        index = model.catalog.index
-        items: Mapping[str, Any] = state["items"] if state else {}
-        indices, strengths, purchases = history_vector(
-            items, index, half_life_days=model.params.half_life_days
-        )
-        names = _Names(view, model.catalog.item_ids)
-        extra: dict[str, Any] = {}
-        if mode == "popular" or len(indices) == 0:
-            scores = model.cold_start()
-            reason = _cold_reason(model, names)
-            extra["source"] = "cold_start" if mode != "popular" else "popular"
-        else:
-            if mode == "collaborative":
-                scores = unit(model.collaborative(indices, strengths))
-            elif mode == "semantic":
-                scores = model.semantic_profile(indices, strengths)
-            else:
-                scores, _, _ = model.personal_scores(indices, strengths, purchases)
-            scores = unit(scores) + 1e-3 * unit(model.cold_start())
-            reason = _personal_reason(model, names, indices, strengths, purchases)
-            extra["source"] = "personalized"
-            allow_repeats = (
-                include_purchased
-                if include_purchased is not None
-                else model.params.include_purchased_default
+        state = user.state
+
+        def scored() -> tuple[NDArray[np.float32], Reasons, dict[str, Any]]:
+            return _personal(
+                model,
+                Names(view, model.catalog.item_ids),
+                state,
+                placement=placement,
+                include_purchased=include_purchased,
+                mode=mode,
+                price_optimized=price_optimized,
             )
-            if not allow_repeats and len(indices):
-                scores[indices[purchases > 0]] = -np.inf
-            scores, reason = self._placement(model, state, placement, scores, reason, names)
-        if price_optimized:
-            scores, reason = _price_rerank(model, state, scores, reason)
+
+        # The same state (by its fingerprint) and the same model rank the same way; a state
+        # with events folded in past the pipeline has no fingerprint and is ranked anew.
+        key = (
+            None
+            if user.fingerprint is None
+            else (
+                organization_id,
+                loaded.version,
+                user.fingerprint,
+                mode,
+                placement,
+                include_purchased,
+                price_optimized,
+            )
+        )
+        candidates = self._cache.get(key) if key is not None else None
+        if candidates is None:
+            scores, reasons, extra = scored()
+            candidates = Candidates.of(scores, reasons, extra)
+            if key is not None:
+                self._cache.put(key, candidates)
         return self._answer(
             organization_id,
             loaded,
             view,
-            scores,
-            reason,
+            candidates,
+            lambda: scored()[0],
             options,
             endpoint,
             placement,
             user_id,
-            extra,
         )
 
     def similar_item(
@@ -164,15 +173,15 @@ class Recommender:
                 like=item_id,
             )
         model = loaded.model
-        names = _Names(view, model.catalog.item_ids)
-        name = names(position)
+        name = Names(view, model.catalog.item_ids)(position)
+        reasons: Reasons
         if mode == "popular":
-            scores, reason = model.cold_start(), _cold_reason(model, names)
+            scores, reasons = model.cold_start(), why.cold(model)
         elif mode == "collaborative":
             scores = model.similar_collaborative(position)
-            reason = _const(f"Customers who viewed {name} also viewed this")
+            reasons = why.constant(f"Customers who viewed {name} also viewed this")
         elif mode == "semantic":
-            scores, reason = model.similar_semantic(position), _const(f"Similar to {name}")
+            scores, reasons = model.similar_semantic(position), why.constant(f"Similar to {name}")
         else:
             scores, share = model.similar_auto(position)
             text = (
@@ -180,11 +189,19 @@ class Recommender:
                 if share >= 0.5
                 else f"Similar to {name}"
             )
-            reason = _const(text)
+            reasons = why.constant(text)
         scores = np.where(np.isfinite(scores), scores, -np.inf)
         extra = {"item_id": item_id, "mode": mode}
         return self._answer(
-            organization_id, loaded, view, scores, reason, options, endpoint, None, None, extra
+            organization_id,
+            loaded,
+            view,
+            Candidates.of(scores, reasons, extra),
+            lambda: scores,
+            options,
+            endpoint,
+            None,
+            None,
         )
 
     def basket(
@@ -203,126 +220,75 @@ class Recommender:
         if loaded is None:
             return self._fallback(organization_id, view, options, endpoint, "cart", user_id, extra)
         model = loaded.model
-        names = _Names(view, model.catalog.item_ids)
         known = np.array(
             [i for i in (loaded.index_of(x) for x in item_ids) if i is not None], dtype=np.int32
         )
+        reasons: Reasons
         if len(known) == 0:
-            scores, reason = model.cold_start(), _cold_reason(model, names)
+            scores, reasons = model.cold_start(), why.cold(model)
         else:
             scores = model.basket_scores(known)
-
-            def reason(target: int) -> str:
-                source = model.basket_contributor(target, known)
-                return (
-                    f"Bought together with {names(source)}"
-                    if source is not None
-                    else _cold_reason(model, names)(target)
-                )
-
+            names = Names(view, model.catalog.item_ids)
+            reasons = why.with_cart(
+                model, names, known, why.cold(model), text="Bought together with {name}"
+            )
         return self._answer(
-            organization_id, loaded, view, scores, reason, options, endpoint, "cart", user_id, extra
+            organization_id,
+            loaded,
+            view,
+            Candidates.of(scores, reasons, extra),
+            lambda: scores,
+            options,
+            endpoint,
+            "cart",
+            user_id,
         )
 
     # -- shared steps -------------------------------------------------------------------------
-
-    def _placement(
-        self,
-        model: Any,
-        state: State | None,
-        placement: str | None,
-        scores: NDArray[np.float32],
-        reason: Reason,
-        names: _Names,
-    ) -> tuple[NDArray[np.float32], Reason]:
-        """``cart``: blend in what goes with the cart; ``pdp``: what is like the last item
-        viewed. Any other placement is the personal list as it is."""
-        if state is None or placement not in ("cart", "pdp"):
-            return scores, reason
-        index = model.catalog.index
-        if placement == "cart":
-            cart = np.array([index[i] for i in state["cart"] if i in index], dtype=np.int32)
-            if len(cart) == 0:
-                return scores, reason
-            together = unit(model.basket(cart))
-            blended = scores + together
-            blended[cart] = -np.inf
-
-            def cart_reason(target: int) -> str:
-                source = model.basket_contributor(target, cart)
-                return (
-                    f"Goes with {names(source)} in your cart"
-                    if source is not None
-                    else reason(target)
-                )
-
-            return blended, cart_reason
-        last = next(
-            (index[entry[0]] for entry in reversed(state["recent"]) if entry[0] in index), None
-        )
-        if last is None:
-            return scores, reason
-        similar, _ = model.similar_auto(last)
-        blended = scores + np.where(np.isfinite(similar), unit(np.maximum(similar, 0)), 0.0)
-        blended[last] = -np.inf
-        return blended.astype(np.float32), _const(f"Because you viewed {names(last)}")
 
     def _answer(
         self,
         organization_id: str,
         loaded: LoadedModel,
         view: CatalogView,
-        scores: NDArray[np.float32],
-        reason: Reason,
+        candidates: Candidates,
+        all_scores: Any,
         options: ListOptions,
         endpoint: str,
         placement: str | None,
         user_id: str | None,
-        extra: dict[str, Any],
     ) -> RankedPage:
-        model = loaded.model
-        item_ids = model.catalog.item_ids
-        scores = np.where(
-            self._catalog.active_mask(organization_id, loaded.version, item_ids), scores, -np.inf
+        item_ids = loaded.model.catalog.item_ids
+        chosen = choose(
+            candidates,
+            active=self._catalog.active_mask(organization_id, loaded.version, item_ids),
+            item_ids=item_ids,
+            keep=keeper(options.exclude, options.filters, view.items),
+            all_scores=all_scores,
         )
-        # Excluded items score -inf: the ranked list is the finite scores, best first. Only
-        # the best MAX_LIST are ordered, unless filters pass over many of them.
-        if not options.exclude and options.filters is None:
-            chosen: list[int] = topk.top_k(scores, MAX_LIST).tolist()
-        else:
-            chosen = []
-            for position in topk.ranked(scores, first=MAX_LIST):
-                if len(chosen) >= MAX_LIST:
-                    break
-                item_id = item_ids[position]
-                if item_id in options.exclude:
-                    continue
-                if options.filters is not None:
-                    entry = view.items[item_id]
-                    if not options.filters(item_id, entry.item_type, entry.attributes):
-                        continue
-                chosen.append(position)
         start = (options.page - 1) * options.limit
-        page = chosen[start : start + options.limit]
+        page = chosen.positions[start : start + options.limit]
+        scores = chosen.scores[start : start + options.limit]
+        texts = candidates.reasons_for(page, view.version)
         ranked = [
             RankedItem(
-                item_id=item_ids[i],
-                score=round(float(scores[i]), 4),
-                reason=reason(i),
-                attributes=view.items[item_ids[i]].attributes
+                item_id=item_ids[position],
+                score=round(score, 4),
+                reason=text,
+                attributes=view.items[item_ids[position]].attributes
                 if options.include_attributes
                 else None,
             )
-            for i in page
+            for position, score, text in zip(page, scores, texts, strict=True)
         ]
         return self._logged(
             organization_id,
             ranked,
-            len(chosen),
+            len(chosen.positions),
             endpoint,
             placement,
             user_id,
-            {**extra, "model_version": loaded.version},
+            {**candidates.extra, "model_version": loaded.version},
         )
 
     def _fallback(
@@ -404,80 +370,93 @@ class Recommender:
         return RankedPage(recommendation_id, ranked, total, extra)
 
 
-class _Names:
-    """An item's display name: its current ``name`` or ``title``, else its id."""
-
-    def __init__(self, view: CatalogView, item_ids: list[str]) -> None:
-        self._view = view
-        self._ids = item_ids
-
-    def __call__(self, position: int | None) -> str:
-        if position is None:
-            return "an item"
-        item_id = self._ids[position]
-        entry = self._view.items.get(item_id)
-        attributes = entry.attributes if entry else {}
-        name = attributes.get("name") or attributes.get("title")
-        return (
-            str(name).strip().title()
-            if isinstance(name, str) and name.isupper()
-            else str(name or item_id)
-        )
-
-
-def _const(text: str) -> Reason:
-    return lambda _target: text
-
-
-def _cold_reason(model: Any, names: _Names) -> Reason:
-    def reason(target: int) -> str:
-        category = (
-            model.catalog.categories[target] if target < len(model.catalog.categories) else None
-        )
-        if model.trending[target] > 0:
-            return f"Trending in {category}" if category else "Trending now"
-        return f"Popular in {category}" if category else "Popular with shoppers"
-
-    return reason
-
-
-def _personal_reason(
+def _personal(
     model: Any,
-    names: _Names,
-    indices: NDArray[np.int32],
-    strengths: NDArray[np.float32],
-    purchases: NDArray[np.float32],
-) -> Reason:
-    bought = {int(i): int(n) for i, n in zip(indices, purchases, strict=True)}
+    names: Names,
+    state: State | None,
+    *,
+    placement: str | None,
+    include_purchased: bool | None,
+    mode: str,
+    price_optimized: bool,
+) -> tuple[NDArray[np.float32], Reasons, dict[str, Any]]:
+    """The personal list's scores and reasons, from the model and the state alone: the same
+    inputs give the same list, which is what lets ``Recommender`` keep it."""
+    index = model.catalog.index
+    items: Mapping[str, Any] = state["items"] if state else {}
+    indices, strengths, purchases = history_vector(
+        items, index, half_life_days=model.params.half_life_days
+    )
+    extra: dict[str, Any] = {}
+    reasons: Reasons
+    if mode == "popular" or len(indices) == 0:
+        scores = model.cold_start()
+        reasons = why.cold(model)
+        extra["source"] = "cold_start" if mode != "popular" else "popular"
+    else:
+        if mode == "collaborative":
+            scores = unit(model.collaborative(indices, strengths))
+        elif mode == "semantic":
+            scores = model.semantic_profile(indices, strengths)
+        else:
+            scores, _, _ = model.personal_scores(indices, strengths, purchases)
+        scores = unit(scores) + 1e-3 * unit(model.cold_start())
+        reasons = why.personal(model, names, indices, strengths, purchases)
+        extra["source"] = "personalized"
+        allow_repeats = (
+            include_purchased
+            if include_purchased is not None
+            else model.params.include_purchased_default
+        )
+        if not allow_repeats and len(indices):
+            scores[indices[purchases > 0]] = -np.inf
+        scores, reasons = _placement(model, state, placement, scores, reasons, names)
+    if price_optimized:
+        scores, reasons = _price_rerank(model, state, scores, reasons)
+    return scores, reasons, extra
 
-    @functools.cache
-    def contributions() -> Any:  # built for the first item that needs it, then shared
-        return model.contributions(indices, strengths)
 
-    def reason(target: int) -> str:
-        if target in bought:
-            count = bought[target]
-            if count > 1:
-                return f"You bought this {count} times"
-            return "You bought this before" if count == 1 else "You looked at this recently"
-        source = contributions().top(target)
-        if source is not None:
-            verb = "bought" if bought.get(source, 0) > 0 else "viewed"
-            return f"Because you {verb} {names(source)}"
-        return _cold_reason(model, names)(target)
-
-    return reason
+def _placement(
+    model: Any,
+    state: State | None,
+    placement: str | None,
+    scores: NDArray[np.float32],
+    reasons: Reasons,
+    names: Names,
+) -> tuple[NDArray[np.float32], Reasons]:
+    """``cart``: blend in what goes with the cart; ``pdp``: what is like the last item
+    viewed. Any other placement is the personal list as it is."""
+    if state is None or placement not in ("cart", "pdp"):
+        return scores, reasons
+    index = model.catalog.index
+    if placement == "cart":
+        cart = np.array([index[i] for i in state["cart"] if i in index], dtype=np.int32)
+        if len(cart) == 0:
+            return scores, reasons
+        together = unit(model.basket(cart))
+        blended = scores + together
+        blended[cart] = -np.inf
+        return blended, why.with_cart(
+            model, names, cart, reasons, text="Goes with {name} in your cart"
+        )
+    last = next((index[entry[0]] for entry in reversed(state["recent"]) if entry[0] in index), None)
+    if last is None:
+        return scores, reasons
+    similar, _ = model.similar_auto(last)
+    blended = scores + np.where(np.isfinite(similar), unit(np.maximum(similar, 0)), 0.0)
+    blended[last] = -np.inf
+    return blended.astype(np.float32), why.constant(f"Because you viewed {names(last)}")
 
 
 def _price_rerank(
-    model: Any, state: State | None, scores: NDArray[np.float32], reason: Reason
-) -> tuple[NDArray[np.float32], Reason]:
+    model: Any, state: State | None, scores: NDArray[np.float32], reasons: Reasons
+) -> tuple[NDArray[np.float32], Reasons]:
     """Scale each score by how close the item's price is to the user's usual price (in log
     space, with the user's own spread); unpriced items keep half their score. Without a
     price history the list is unchanged."""
     band = price_band(state) if state else None
     if band is None:
-        return scores, reason
+        return scores, reasons
     median, spread = band
     prices = model.catalog.prices
     width = math.log(max(spread, 1.0)) + 0.35
@@ -488,11 +467,4 @@ def _price_rerank(
     reranked = np.where(
         np.isfinite(positive), positive * closeness + 1e-6 * closeness, -np.inf
     ).astype(np.float32)
-
-    def price_reason(target: int) -> str:
-        base = reason(target)
-        if np.isfinite(distance[target]) and abs(distance[target]) < 1.0:
-            return f"{base}, in your usual price range"
-        return base
-
-    return reranked, price_reason
+    return reranked, why.in_price_range(prices, median, width, reasons)

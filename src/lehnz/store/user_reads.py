@@ -26,8 +26,17 @@ from lehnz.store.pipeline import Cursor
 @dataclass(frozen=True, slots=True)
 class ShopperRead:
     canonical: str  # the id ``user_id`` resolves to
-    state: dict[str, Any] | None  # the pipeline's stored state
+    #: The pipeline's stored state as the driver returned it (JSON text), decoded by
+    #: ``state``: an answer kept under the fingerprint never needs it decoded.
+    document: Any
     pending: list[StoredEvent]  # the newest events past the pipeline's position, oldest first
+    #: Equal for equal stored states (a hash of the document's text; 0 for no state): what a
+    #: cache of answers derived from the state is keyed by. None if it cannot be told.
+    fingerprint: int | None = None
+
+    @property
+    def state(self) -> dict[str, Any] | None:
+        return None if self.document is None else decode_state(self.document)
 
 
 def read_shopper(
@@ -120,8 +129,11 @@ def _read(
     )
     links = cursor.fetchall()
     canonical = links[0][1] if links else user_id
+    # As text on PostgreSQL too (JSONB's text form is canonical), for the fingerprint; orjson
+    # decodes it faster than the driver's own JSON decoding.
+    column = "state::text" if postgres else "state"
     cursor.execute(
-        f"SELECT state FROM user_states WHERE organization_id = {mark} AND user_id = {mark}",
+        f"SELECT {column} FROM user_states WHERE organization_id = {mark} AND user_id = {mark}",
         (organization_id, canonical),
     )
     found = cursor.fetchone()
@@ -134,9 +146,13 @@ def _read(
     )
     cursor.execute(query, params)
     pending = stored_events(postgres, cursor.fetchall())[::-1]
-    return ShopperRead(canonical, _document(found[0]) if found else None, pending)
+    if found is None:
+        return ShopperRead(canonical, None, pending, 0)
+    text = found[0]
+    fingerprint = hash(text) if isinstance(text, str | bytes) else None
+    return ShopperRead(canonical, text, pending, fingerprint)
 
 
-def _document(value: Any) -> dict[str, Any]:
+def decode_state(value: Any) -> dict[str, Any]:
     """A JSON column's value: psycopg decodes JSONB itself; SQLite stores JSON as text."""
     return dict(orjson.loads(value) if isinstance(value, str | bytes) else value)
