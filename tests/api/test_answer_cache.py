@@ -151,3 +151,80 @@ def test_a_kept_list_follows_the_catalog_the_shopper_and_the_model(api: TestClie
         what="a new model",
     )
     _same_as_ranked_anew(api, org, body)
+
+
+def _uncached(client: TestClient) -> Recommender:
+    runtime = client.app.state.runtime
+    return Recommender(
+        runtime.registry, runtime.catalog_cache, runtime.user_states, runtime.recommendation_log
+    )
+
+
+def _entries(answer: dict[str, Any]) -> list:
+    return [
+        (entry["item_id"], entry["score"], entry["reason"]) for entry in answer["recommendations"]
+    ] + [answer["meta"]["total_items"]]
+
+
+def _page(page: Any) -> list:
+    return [(item.item_id, round(item.score, 4), item.reason) for item in page.items] + [page.total]
+
+
+def test_kept_item_and_basket_lists_are_the_lists_ranked_anew(api: TestClient) -> None:
+    org = trained_shop(api, tenant(api))
+    organization_id = org.account.organization_id
+    headers = org.publishable_headers
+    hits = _hits(api)
+    for item in ("shoe-1", "hat-2", "socks"):
+        for mode in ("auto", "collaborative", "semantic", "popular"):
+            for _ in range(2):
+                served = api.get(f"/item/{item}?mode={mode}&limit=6", headers=headers)
+                assert served.status_code == 200, served.text
+                session = api.post(
+                    "/recommend/session",
+                    headers=headers,
+                    json={"clicked_item_id": item, "mode": mode, "limit": 6},
+                )
+                assert session.status_code == 200, session.text
+                anew = _page(
+                    _uncached(api).similar_item(
+                        organization_id=organization_id,
+                        item_id=item,
+                        options=ListOptions(limit=6, page=1),
+                        mode=mode,
+                        endpoint="/item",
+                    )
+                )
+                assert _entries(served.json()) == _entries(session.json()) == anew
+    for basket in (["shoe-0"], ["shoe-0", "hat-1"], ["hat-1", "shoe-0"], ["not-an-item"]):
+        for _ in range(2):
+            served = api.post(
+                "/recommend/basket",
+                headers=headers,
+                json={"item_ids": basket, "limit": 5, "filters": {"category": "socks"}},
+            )
+            assert served.status_code == 200, served.text
+            anew = _uncached(api).basket(
+                organization_id=organization_id,
+                item_ids=basket,
+                options=ListOptions(limit=5, page=1, filters=parse_filters({"category": "socks"})),
+                endpoint="/recommend/basket",
+                user_id=None,
+            )
+            assert _entries(served.json()) == _page(anew)
+            assert served.json()["basket_items"] == basket
+    assert _hits(api) - hits >= 3 * 4 * 3 + 4
+
+    # A renamed item is named anew in the reasons of its kept similar items.
+    response = api.post(
+        "/api/v1/items",
+        headers=org.secret_headers,
+        json=[{"item_id": "shoe-1", "attributes": {"name": "Renamed shoe", "category": "shoes"}}],
+    )
+    assert response.status_code == 200, response.text
+    eventually(
+        lambda: (
+            "Similar to Renamed shoe" in api.get("/item/shoe-1?mode=semantic", headers=headers).text
+        ),
+        what="the new name in the reasons",
+    )

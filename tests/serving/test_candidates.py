@@ -11,14 +11,14 @@ from lehnz.serving.candidates import HEAD, MAX_LIST, Candidates, choose
 
 
 def _reference(
-    scores: np.ndarray, active: np.ndarray, item_ids: list[str], keep: object
+    scores: np.ndarray, active: np.ndarray, excluded: set[int], item_ids: list[str], keep: object
 ) -> tuple[list[int], list[float]]:
-    """A full stable sort of the finite, active, kept scores, cut to MAX_LIST."""
+    """A full stable sort of the finite, active, not excluded, kept scores, cut to MAX_LIST."""
     masked = np.where(active, scores, -np.inf).astype(np.float32)
     order = [
         int(p)
         for p in np.argsort(-masked, kind="stable")
-        if np.isfinite(masked[p]) and (keep is None or keep(item_ids[p]))  # type: ignore[operator]
+        if np.isfinite(masked[p]) and int(p) not in excluded and (keep is None or keep(item_ids[p]))  # type: ignore[operator]
     ][:MAX_LIST]
     return order, [float(masked[p]) for p in order]
 
@@ -38,6 +38,7 @@ def test_a_list_from_the_head_is_the_full_rankings_list(n: int, kept_share: floa
     for _ in range(5):
         scores = _scores(rng, n)
         active = rng.random(n) > 0.05
+        excluded = {int(p) for p in rng.integers(0, n, rng.integers(0, 20))}
         passing = {i for i in item_ids if kept_share is not None and rng.random() < kept_share}
         keep = None if kept_share is None else passing.__contains__
         full_rankings: list[int] = []
@@ -50,11 +51,14 @@ def test_a_list_from_the_head_is_the_full_rankings_list(n: int, kept_share: floa
         chosen = choose(
             candidates,
             active=active,
+            excluded=np.array(sorted(excluded), dtype=np.intp),
             item_ids=item_ids,
             keep=keep,
             all_scores=all_scores,
         )
-        assert (chosen.positions, chosen.scores) == _reference(scores, active, item_ids, keep)
+        assert (chosen.positions.tolist(), chosen.scores.tolist()) == _reference(
+            scores, active, excluded, item_ids, keep
+        )
         if kept_share == 0.03 and n == 5_000:
             assert full_rankings, "a head this filtered cannot fill a list"
         if kept_share in (None, 1.0) and n <= HEAD:

@@ -6,6 +6,7 @@ choosing, filtering and paging happen in the serving layer. Nothing here reads t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,11 +237,22 @@ class OrgModel:
         scores[indices] = -np.inf
         return scores.astype(np.float32)
 
-    def basket_contributor(self, target: int, indices: ItemIndices) -> int | None:
+    def basket_contributors(self, targets: Sequence[int], indices: ItemIndices) -> list[int | None]:
+        """For each target, the basket item bought with it most (the first in basket order
+        among equals), or None if none was. The basket's rows are read once for a page:
+        indexing the sparse matrix per target was most of a basket answer's time."""
         if len(indices) == 0:
-            return None
-        column = self.bought_together[indices, target].toarray().ravel()
-        return int(indices[int(np.argmax(column))]) if column.max() > 0 else None
+            return [None] * len(targets)
+        ones = np.ones(len(indices), dtype=np.float32)
+        positions, columns, values = _weighted_rows(self.bought_together, indices, ones)
+        sources: list[int | None] = []
+        for target in targets:
+            hits = columns == target
+            column = np.zeros(len(indices), dtype=np.float32)
+            np.add.at(column, positions[hits], values[hits])
+            best = int(np.argmax(column))
+            sources.append(int(indices[best]) if column[best] > 0 else None)
+        return sources
 
 
 class Contributions:

@@ -59,28 +59,31 @@ class Candidates:
 
 @dataclass(frozen=True, slots=True)
 class Chosen:
-    positions: list[int]  # the list, best first, at most MAX_LIST
-    scores: list[float]
+    positions: NDArray[np.integer[Any]]  # the list, best first, at most MAX_LIST
+    scores: NDArray[np.float32]  # their scores
 
 
 def choose(
     candidates: Candidates,
     *,
     active: NDArray[np.bool_],
+    excluded: NDArray[np.intp],
     item_ids: list[str],
     keep: Callable[[str], bool] | None,
     all_scores: Callable[[], NDArray[np.float32]],
 ) -> Chosen:
-    """The list: active items, passing ``keep`` (exclusions and filters) when given, best
-    first, at most ``MAX_LIST``. ``all_scores`` gives the whole score vector for the rare list
-    the head cannot fill."""
+    """The list: active items not ``excluded`` (positions), passing ``keep`` (the request's
+    filters) when given, best first, at most ``MAX_LIST``. ``all_scores`` gives the whole
+    score vector for the rare list the head cannot fill."""
     head = candidates.positions
     alive = active[head]
+    if len(excluded):
+        alive &= ~np.isin(head, excluded)
     if keep is None:
         positions = head[alive][:MAX_LIST]
         if len(positions) == MAX_LIST or candidates.complete:
             scores = candidates.scores[alive][:MAX_LIST]
-            return Chosen(positions.tolist(), scores.tolist())
+            return Chosen(positions, scores)
     else:
         picked: list[int] = []
         for index, (position, is_alive) in enumerate(
@@ -91,18 +94,15 @@ def choose(
                 if len(picked) == MAX_LIST:
                     break
         if len(picked) == MAX_LIST or candidates.complete:
-            return Chosen(head[picked].tolist(), candidates.scores[picked].tolist())
-    return _choose_from_all(all_scores(), active=active, item_ids=item_ids, keep=keep)
+            return Chosen(head[picked], candidates.scores[picked])
+    scores = np.where(active, all_scores(), -np.inf).astype(np.float32)
+    scores[excluded] = -np.inf
+    return _choose_from_all(scores, item_ids=item_ids, keep=keep)
 
 
 def _choose_from_all(
-    scores: NDArray[np.float32],
-    *,
-    active: NDArray[np.bool_],
-    item_ids: list[str],
-    keep: Callable[[str], bool] | None,
+    scores: NDArray[np.float32], *, item_ids: list[str], keep: Callable[[str], bool] | None
 ) -> Chosen:
-    scores = np.where(active, scores, -np.inf).astype(np.float32)
     if keep is None:
         chosen: list[int] = topk.top_k(scores, MAX_LIST).tolist()
     else:
@@ -112,23 +112,12 @@ def _choose_from_all(
                 chosen.append(position)
                 if len(chosen) == MAX_LIST:
                     break
-    return Chosen(chosen, scores[chosen].tolist())
+    return Chosen(np.array(chosen, dtype=np.intp), scores[chosen])
 
 
-def keeper(
-    exclude: set[str], filters: Predicate | None, items: dict[str, Any]
-) -> Callable[[str], bool] | None:
-    """Whether an item may be on the list, by the request's exclusions and filters; None when
-    the request has neither."""
-    if not exclude and filters is None:
+def filtered(filters: Predicate | None, items: dict[str, Any]) -> Callable[[str], bool] | None:
+    """Whether an item passes the request's filters, by its live catalog entry; None without
+    filters."""
+    if filters is None:
         return None
-
-    def keep(item_id: str) -> bool:
-        if item_id in exclude:
-            return False
-        if filters is not None:
-            entry = items[item_id]
-            return filters(item_id, entry.item_type, entry.attributes)
-        return True
-
-    return keep
+    return lambda item_id: filters(item_id, items[item_id].item_type, items[item_id].attributes)

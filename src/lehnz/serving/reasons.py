@@ -43,8 +43,10 @@ class Names:
         )
 
 
-def constant(text: str) -> Reasons:
-    return lambda targets: [text] * len(targets)
+def naming(names: Names, position: int, text: str) -> Reasons:
+    """``text`` with ``{name}`` the current name of the item at ``position``, for every
+    target: named when worded, so a kept list names a renamed item anew."""
+    return lambda targets: [text.format(name=names(position))] * len(targets)
 
 
 def cold(model: Any) -> Reasons:
@@ -104,7 +106,7 @@ def with_cart(
     ``otherwise`` reason where none does."""
 
     def reasons(targets: Sequence[int]) -> list[str]:
-        sources = [model.basket_contributor(target, cart) for target in targets]
+        sources = model.basket_contributors(targets, cart)
         rest = otherwise([t for t, s in zip(targets, sources, strict=True) if s is None])
         out = []
         for source in sources:

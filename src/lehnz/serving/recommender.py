@@ -25,7 +25,7 @@ from lehnz.pipeline.reader import UserStateReader
 from lehnz.pipeline.state import State, price_band
 from lehnz.serving import reasons as why
 from lehnz.serving.answer_cache import AnswerCache
-from lehnz.serving.candidates import MAX_LIST, Candidates, choose, keeper
+from lehnz.serving.candidates import MAX_LIST, Candidates, choose, filtered
 from lehnz.serving.catalog_cache import CatalogCache, CatalogView
 from lehnz.serving.filters import Predicate
 from lehnz.serving.logs import RecommendationLog
@@ -106,13 +106,12 @@ class Recommender:
         if loaded is None:
             return self._fallback(organization_id, view, options, endpoint, placement, user_id, {})
         model = loaded.model
-        state = user.state
 
         def scored() -> tuple[NDArray[np.float32], Reasons, dict[str, Any]]:
             return _personal(
                 model,
                 Names(view, model.catalog.item_ids),
-                state,
+                user.state,  # decoded here only: a kept list never needs it
                 placement=placement,
                 include_purchased=include_purchased,
                 mode=mode,
@@ -173,31 +172,43 @@ class Recommender:
                 like=item_id,
             )
         model = loaded.model
-        name = Names(view, model.catalog.item_ids)(position)
-        reasons: Reasons
-        if mode == "popular":
-            scores, reasons = model.cold_start(), why.cold(model)
-        elif mode == "collaborative":
-            scores = model.similar_collaborative(position)
-            reasons = why.constant(f"Customers who viewed {name} also viewed this")
-        elif mode == "semantic":
-            scores, reasons = model.similar_semantic(position), why.constant(f"Similar to {name}")
-        else:
-            scores, share = model.similar_auto(position)
-            text = (
-                f"Customers who viewed {name} also viewed this"
-                if share >= 0.5
-                else f"Similar to {name}"
-            )
-            reasons = why.constant(text)
-        scores = np.where(np.isfinite(scores), scores, -np.inf)
-        extra = {"item_id": item_id, "mode": mode}
+        names = Names(view, model.catalog.item_ids)
+
+        def scored() -> tuple[NDArray[np.float32], Reasons]:
+            reasons: Reasons
+            if mode == "popular":
+                scores, reasons = model.cold_start(), why.cold(model)
+            elif mode == "collaborative":
+                scores = model.similar_collaborative(position)
+                reasons = why.naming(
+                    names, position, "Customers who viewed {name} also viewed this"
+                )
+            elif mode == "semantic":
+                scores = model.similar_semantic(position)
+                reasons = why.naming(names, position, "Similar to {name}")
+            else:
+                scores, share = model.similar_auto(position)
+                text = (
+                    "Customers who viewed {name} also viewed this"
+                    if share >= 0.5
+                    else "Similar to {name}"
+                )
+                reasons = why.naming(names, position, text)
+            return np.where(np.isfinite(scores), scores, -np.inf).astype(np.float32), reasons
+
+        # An item's similar items depend on the model and the item alone: kept as lists are.
+        key = (organization_id, loaded.version, "item", position, mode)
+        candidates = self._cache.get(key)
+        if candidates is None:
+            scores, reasons = scored()
+            candidates = Candidates.of(scores, reasons, {"item_id": item_id, "mode": mode})
+            self._cache.put(key, candidates)
         return self._answer(
             organization_id,
             loaded,
             view,
-            Candidates.of(scores, reasons, extra),
-            lambda: scores,
+            candidates,
+            lambda: scored()[0],
             options,
             endpoint,
             None,
@@ -223,21 +234,28 @@ class Recommender:
         known = np.array(
             [i for i in (loaded.index_of(x) for x in item_ids) if i is not None], dtype=np.int32
         )
-        reasons: Reasons
-        if len(known) == 0:
-            scores, reasons = model.cold_start(), why.cold(model)
-        else:
-            scores = model.basket_scores(known)
+
+        def scored() -> tuple[NDArray[np.float32], Reasons]:
+            if len(known) == 0:
+                return model.cold_start(), why.cold(model)
             names = Names(view, model.catalog.item_ids)
             reasons = why.with_cart(
                 model, names, known, why.cold(model), text="Bought together with {name}"
             )
+            return model.basket_scores(known), reasons
+
+        key = (organization_id, loaded.version, "basket", tuple(item_ids))
+        candidates = self._cache.get(key)
+        if candidates is None:
+            scores, reasons = scored()
+            candidates = Candidates.of(scores, reasons, extra)
+            self._cache.put(key, candidates)
         return self._answer(
             organization_id,
             loaded,
             view,
-            Candidates.of(scores, reasons, extra),
-            lambda: scores,
+            candidates,
+            lambda: scored()[0],
             options,
             endpoint,
             "cart",
@@ -258,17 +276,20 @@ class Recommender:
         placement: str | None,
         user_id: str | None,
     ) -> RankedPage:
-        item_ids = loaded.model.catalog.item_ids
+        catalog = loaded.model.catalog
+        item_ids = catalog.item_ids
+        excluded = [catalog.index[i] for i in options.exclude if i in catalog.index]
         chosen = choose(
             candidates,
             active=self._catalog.active_mask(organization_id, loaded.version, item_ids),
+            excluded=np.array(excluded, dtype=np.intp),
             item_ids=item_ids,
-            keep=keeper(options.exclude, options.filters, view.items),
+            keep=filtered(options.filters, view.items),
             all_scores=all_scores,
         )
         start = (options.page - 1) * options.limit
-        page = chosen.positions[start : start + options.limit]
-        scores = chosen.scores[start : start + options.limit]
+        page: list[int] = chosen.positions[start : start + options.limit].tolist()
+        scores: list[float] = chosen.scores[start : start + options.limit].tolist()
         texts = candidates.reasons_for(page, view.version)
         ranked = [
             RankedItem(
@@ -445,7 +466,7 @@ def _placement(
     similar, _ = model.similar_auto(last)
     blended = scores + np.where(np.isfinite(similar), unit(np.maximum(similar, 0)), 0.0)
     blended[last] = -np.inf
-    return blended.astype(np.float32), why.constant(f"Because you viewed {names(last)}")
+    return blended.astype(np.float32), why.naming(names, last, "Because you viewed {name}")
 
 
 def _price_rerank(
