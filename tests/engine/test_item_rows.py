@@ -1,5 +1,6 @@
-"""Which basket item a suggestion is "bought together with": read for a page at once, the
-same item the sparse matrix's own column gives."""
+"""Reading a few rows of an item-item matrix without scipy's slicing: the basket item a
+suggestion is "bought together with" (for a page at once), and a history's or a basket's
+scores, each the same as the sparse matrix's own answer."""
 
 from __future__ import annotations
 
@@ -28,3 +29,15 @@ def test_each_target_names_the_basket_item_the_matrix_column_does() -> None:
             expected = [_one_at_a_time(matrix, t, basket) for t in targets]
             assert model.basket_contributors(targets, basket) == expected
     assert model.basket_contributors([1, 2], np.array([], dtype=np.int32)) == [None, None]
+
+
+def test_a_few_rows_spread_as_the_sparse_product_does_bit_for_bit() -> None:
+    from lehnz.engine.model import _spread
+
+    rng = np.random.default_rng(3)
+    matrix = sp.random(2_000, 2_000, density=0.01, format="csr", dtype=np.float32, rng=rng)
+    for size in (1, 2, 7, 40, 400):
+        rows = rng.integers(0, 2_000, size).astype(np.int32)  # repeats too
+        weights = rng.random(size).astype(np.float32)
+        expected = np.asarray(matrix[rows].T @ weights, dtype=np.float32).ravel()
+        assert np.array_equal(_spread(matrix, rows, weights), expected)
