@@ -244,18 +244,15 @@ class Recommender:
             )
             return model.basket_scores(known), reasons
 
-        key = (organization_id, loaded.version, "basket", tuple(item_ids))
-        candidates = self._cache.get(key)
-        if candidates is None:
-            scores, reasons = scored()
-            candidates = Candidates.of(scores, reasons, extra)
-            self._cache.put(key, candidates)
+        # Not kept: baskets vary too much to be asked for twice, and a stream of new ones
+        # would push out the shoppers' lists.
+        scores, reasons = scored()
         return self._answer(
             organization_id,
             loaded,
             view,
-            candidates,
-            lambda: scored()[0],
+            Candidates.of(scores, reasons, extra),
+            lambda: scores,
             options,
             endpoint,
             "cart",
