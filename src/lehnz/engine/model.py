@@ -241,18 +241,22 @@ class OrgModel:
         """For each target, the basket item bought with it most (the first in basket order
         among equals), or None if none was. The basket's rows are read once for a page:
         indexing the sparse matrix per target was most of a basket answer's time."""
-        if len(indices) == 0:
+        if len(indices) == 0 or len(targets) == 0:
             return [None] * len(targets)
         ones = np.ones(len(indices), dtype=np.float32)
         positions, columns, values = _weighted_rows(self.bought_together, indices, ones)
-        sources: list[int | None] = []
-        for target in targets:
-            hits = columns == target
-            column = np.zeros(len(indices), dtype=np.float32)
-            np.add.at(column, positions[hits], values[hits])
-            best = int(np.argmax(column))
-            sources.append(int(indices[best]) if column[best] > 0 else None)
-        return sources
+        wanted, slot_of_target = np.unique(np.asarray(targets), return_inverse=True)
+        slots = np.searchsorted(wanted, columns)
+        hits = wanted[np.minimum(slots, len(wanted) - 1)] == columns
+        # One row per distinct target, one column per basket item, summed in entry order.
+        table = np.zeros((len(wanted), len(indices)), dtype=np.float32)
+        np.add.at(table, (slots[hits], positions[hits]), values[hits])
+        best = table.argmax(axis=1)
+        found = table[np.arange(len(wanted)), best] > 0
+        return [
+            int(indices[best[slot]]) if found[slot] else None
+            for slot in slot_of_target.ravel().tolist()
+        ]
 
 
 class Contributions:

@@ -78,7 +78,9 @@ def choose(
     head = candidates.positions
     alive = active[head]
     if len(excluded):
-        alive &= ~np.isin(head, excluded)
+        dropped = np.zeros(len(active), dtype=np.bool_)
+        dropped[excluded] = True
+        alive &= ~dropped[head]
     if keep is None:
         positions = head[alive][:MAX_LIST]
         if len(positions) == MAX_LIST or candidates.complete:
