@@ -96,16 +96,16 @@ class Settings(BaseSettings):
         default=True,
         description="Whether `lehnz serve` writes a line per request (uvicorn's access log). "
         "Off where a proxy in front already logs requests: formatting and writing the line "
-        "is about a fifteenth of a recommendation's CPU (bench/RESULTS.md).",
+        "is about 7% of a recommendation's CPU (bench/RESULTS.md).",
     )
     answer_cache_entries: int = Field(
         default=4096,
         ge=0,
         le=1_000_000,
-        description="Personal lists kept ranked per process, for shoppers whose state has not "
-        "changed since their last list (any applied event, merge or new model makes a new "
-        "entry; the page, filters and the live catalog are applied per request). About 10 kB "
-        "each. 0: rank every request from scratch.",
+        description="Lists kept ranked per process: personal lists of shoppers whose state "
+        "has not changed since their last list, and similar-item lists (any applied event, "
+        "merge or new model makes a new entry; the page, filters and the live catalog are "
+        "applied per request). About 10 kB each. 0: rank every request from scratch.",
     )
     answer_cache_seconds: float = Field(
         default=600.0,
