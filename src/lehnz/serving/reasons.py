@@ -69,11 +69,12 @@ def personal(
     strengths: NDArray[np.float32],
     purchases: NDArray[np.float32],
 ) -> Reasons:
-    """Bought before, or the history item that did most for the item's score."""
-    bought = {int(i): int(n) for i, n in zip(indices, purchases, strict=True)}
+    """Bought before, or the history item that did most for the item's score. What a page's
+    reasons need is built per call and let go, so a kept list holds only the arrays."""
     fallback = cold(model)
 
     def reasons(targets: Sequence[int]) -> list[str]:
+        bought = {int(i): int(n) for i, n in zip(indices, purchases, strict=True)}
         contributions = None  # built for the first target that needs it, for this page only
         out = []
         for target in targets:
