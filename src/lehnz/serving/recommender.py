@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,17 +133,11 @@ class Recommender:
                 price_optimized,
             )
         )
-        candidates = self._cache.get(key) if key is not None else None
-        if candidates is None:
-            scores, reasons, extra = scored()
-            candidates = Candidates.of(scores, reasons, extra)
-            if key is not None:
-                self._cache.put(key, candidates)
         return self._answer(
             organization_id,
             loaded,
             view,
-            candidates,
+            self._kept(key, scored),
             lambda: scored()[0],
             options,
             endpoint,
@@ -174,7 +168,7 @@ class Recommender:
         model = loaded.model
         names = Names(view, model.catalog.item_ids)
 
-        def scored() -> tuple[NDArray[np.float32], Reasons]:
+        def scored() -> tuple[NDArray[np.float32], Reasons, dict[str, Any]]:
             reasons: Reasons
             if mode == "popular":
                 scores, reasons = model.cold_start(), why.cold(model)
@@ -194,20 +188,16 @@ class Recommender:
                     else "Similar to {name}"
                 )
                 reasons = why.naming(names, position, text)
-            return np.where(np.isfinite(scores), scores, -np.inf).astype(np.float32), reasons
+            finite = np.where(np.isfinite(scores), scores, -np.inf).astype(np.float32)
+            return finite, reasons, {"item_id": item_id, "mode": mode}
 
         # An item's similar items depend on the model and the item alone: kept as lists are.
         key = (organization_id, loaded.version, "item", position, mode)
-        candidates = self._cache.get(key)
-        if candidates is None:
-            scores, reasons = scored()
-            candidates = Candidates.of(scores, reasons, {"item_id": item_id, "mode": mode})
-            self._cache.put(key, candidates)
         return self._answer(
             organization_id,
             loaded,
             view,
-            candidates,
+            self._kept(key, scored),
             lambda: scored()[0],
             options,
             endpoint,
@@ -260,6 +250,20 @@ class Recommender:
         )
 
     # -- shared steps -------------------------------------------------------------------------
+
+    def _kept(
+        self,
+        key: Hashable | None,
+        scored: Callable[[], tuple[NDArray[np.float32], Reasons, dict[str, Any]]],
+    ) -> Candidates:
+        """The candidates kept under ``key``, else ``scored``'s, ranked and kept (never
+        without a key)."""
+        candidates = self._cache.get(key) if key is not None else None
+        if candidates is None:
+            candidates = Candidates.of(*scored())
+            if key is not None:
+                self._cache.put(key, candidates)
+        return candidates
 
     def _answer(
         self,
