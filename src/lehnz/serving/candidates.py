@@ -34,9 +34,10 @@ class Candidates:
     complete: bool  # ``positions`` holds every finite-scored position
     reasons: Reasons
     extra: dict[str, Any]
-    #: Reasons already worded, by (position, catalog version): names are read from the live
-    #: catalog, so a rename (a new version) words them again.
-    worded: dict[tuple[int, int], str] = field(default_factory=dict)
+    #: Reasons already worded, by position, for the catalog version ``worded_for``: names
+    #: are read from the live catalog, so a rename (a new version) words them again.
+    worded: dict[int, str] = field(default_factory=dict)
+    worded_for: int = -1
 
     @classmethod
     def of(cls, scores: NDArray[np.float32], reasons: Reasons, extra: dict[str, Any]) -> Candidates:
@@ -50,11 +51,13 @@ class Candidates:
         )
 
     def reasons_for(self, positions: Sequence[int], catalog_version: int) -> list[str]:
-        missing = [p for p in positions if (p, catalog_version) not in self.worded]
+        if catalog_version != self.worded_for:
+            self.worded, self.worded_for = {}, catalog_version
+        worded = self.worded  # this version's, even if another request starts the next one
+        missing = [p for p in positions if p not in worded]
         if missing:
-            for position, text in zip(missing, self.reasons(missing), strict=True):
-                self.worded[(position, catalog_version)] = text
-        return [self.worded[(p, catalog_version)] for p in positions]
+            worded.update(zip(missing, self.reasons(missing), strict=True))
+        return [worded[p] for p in positions]
 
 
 @dataclass(frozen=True, slots=True)
