@@ -77,6 +77,7 @@ def serve(
     _one_blas_thread()
     from lehnz.api.http_protocol import EnvelopeHttpToolsProtocol
     from lehnz.app import create_app
+    from lehnz.gc_tuning import tune_for_serving
     from lehnz.runtime import build_runtime
     from lehnz.worker_processes import prepare
     from lehnz.worker_processes import serve as serve_workers
@@ -96,6 +97,7 @@ def serve(
     else:
         console.print(f"lehnz serving [bold]{settings.service}[/] at [bold]{url}[/]")
     share_the_gil_often()
+    tune_for_serving()
     # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1;
     # which proxies are trusted is LEHNZ_TRUSTED_PROXIES's decision alone. The protocol
     # answers requests too malformed to reach the app in the envelope too.

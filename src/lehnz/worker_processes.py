@@ -136,10 +136,12 @@ def worker_app() -> FastAPI:
     """The app of one worker (uvicorn calls this in each worker process)."""
     from lehnz.app import create_app
     from lehnz.cli import share_the_gil_often
+    from lehnz.gc_tuning import tune_for_serving
     from lehnz.runtime import build_runtime
 
     _die_with_parent()
     share_the_gil_often()  # as the parent did for itself; OPENBLAS_NUM_THREADS is inherited
+    tune_for_serving()
     settings = Settings()
     workers = settings.resolved_workers()
     # The parent migrated already: workers starting at once must not all try.
