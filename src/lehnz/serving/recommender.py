@@ -35,6 +35,9 @@ from lehnz.store.types import utcnow
 
 __all__ = ["MAX_LIST", "ListOptions", "RankedItem", "RankedPage", "Recommender"]
 
+#: A list's scores over the model's items, its reasons, and what its answer adds.
+Scored = tuple[NDArray[np.float32], Reasons, dict[str, Any]]
+
 
 @dataclass
 class ListOptions:
@@ -107,7 +110,7 @@ class Recommender:
             return self._fallback(organization_id, view, options, endpoint, placement, user_id, {})
         model = loaded.model
 
-        def scored() -> tuple[NDArray[np.float32], Reasons, dict[str, Any]]:
+        def scored() -> Scored:
             return _personal(
                 model,
                 Names(view, model.catalog.item_ids),
@@ -134,15 +137,7 @@ class Recommender:
             )
         )
         return self._answer(
-            organization_id,
-            loaded,
-            view,
-            self._kept(key, scored),
-            lambda: scored()[0],
-            options,
-            endpoint,
-            placement,
-            user_id,
+            organization_id, loaded, view, key, scored, options, endpoint, placement, user_id
         )
 
     def similar_item(
@@ -168,7 +163,7 @@ class Recommender:
         model = loaded.model
         names = Names(view, model.catalog.item_ids)
 
-        def scored() -> tuple[NDArray[np.float32], Reasons, dict[str, Any]]:
+        def scored() -> Scored:
             reasons: Reasons
             if mode == "popular":
                 scores, reasons = model.cold_start(), why.cold(model)
@@ -194,15 +189,7 @@ class Recommender:
         # An item's similar items depend on the model and the item alone: kept as lists are.
         key = (organization_id, loaded.version, "item", position, mode)
         return self._answer(
-            organization_id,
-            loaded,
-            view,
-            self._kept(key, scored),
-            lambda: scored()[0],
-            options,
-            endpoint,
-            None,
-            None,
+            organization_id, loaded, view, key, scored, options, endpoint, None, None
         )
 
     def basket(
@@ -225,58 +212,48 @@ class Recommender:
             [i for i in (loaded.index_of(x) for x in item_ids) if i is not None], dtype=np.int32
         )
 
-        def scored() -> tuple[NDArray[np.float32], Reasons]:
+        def scored() -> Scored:
             if len(known) == 0:
-                return model.cold_start(), why.cold(model)
+                return model.cold_start(), why.cold(model), extra
             names = Names(view, model.catalog.item_ids)
             reasons = why.with_cart(
                 model, names, known, why.cold(model), text="Bought together with {name}"
             )
-            return model.basket_scores(known), reasons
+            return model.basket_scores(known), reasons, extra
 
-        # Not kept: baskets vary too much to be asked for twice, and a stream of new ones
-        # would push out the shoppers' lists.
-        scores, reasons = scored()
+        # No key, not kept: baskets vary too much to be asked for twice, and a stream of new
+        # ones would push out the shoppers' lists.
         return self._answer(
-            organization_id,
-            loaded,
-            view,
-            Candidates.of(scores, reasons, extra),
-            lambda: scores,
-            options,
-            endpoint,
-            "cart",
-            user_id,
+            organization_id, loaded, view, None, scored, options, endpoint, "cart", user_id
         )
 
     # -- shared steps -------------------------------------------------------------------------
-
-    def _kept(
-        self,
-        key: Hashable | None,
-        scored: Callable[[], tuple[NDArray[np.float32], Reasons, dict[str, Any]]],
-    ) -> Candidates:
-        """The candidates kept under ``key``, else ``scored``'s, ranked and kept (never
-        without a key)."""
-        candidates = self._cache.get(key) if key is not None else None
-        if candidates is None:
-            candidates = Candidates.of(*scored())
-            if key is not None:
-                self._cache.put(key, candidates)
-        return candidates
 
     def _answer(
         self,
         organization_id: str,
         loaded: LoadedModel,
         view: CatalogView,
-        candidates: Candidates,
-        all_scores: Any,
+        key: Hashable | None,
+        scored: Callable[[], Scored],
         options: ListOptions,
         endpoint: str,
         placement: str | None,
         user_id: str | None,
     ) -> RankedPage:
+        """The page of the list ``scored`` gives, ranked once and kept under ``key`` (never
+        without one)."""
+        fresh = None
+        candidates = self._cache.get(key) if key is not None else None
+        if candidates is None:
+            fresh = scored()
+            candidates = Candidates.of(*fresh)
+            if key is not None:
+                self._cache.put(key, candidates)
+
+        def all_scores() -> NDArray[np.float32]:  # for a list the head cannot fill
+            return (fresh or scored())[0]
+
         catalog = loaded.model.catalog
         item_ids = catalog.item_ids
         excluded = [catalog.index[i] for i in options.exclude if i in catalog.index]
@@ -401,7 +378,7 @@ def _personal(
     include_purchased: bool | None,
     mode: str,
     price_optimized: bool,
-) -> tuple[NDArray[np.float32], Reasons, dict[str, Any]]:
+) -> Scored:
     """The personal list's scores and reasons, from the model and the state alone: the same
     inputs give the same list, which is what lets ``Recommender`` keep it."""
     index = model.catalog.index
