@@ -29,22 +29,36 @@ BODIES: list[dict[str, Any]] = [
 USERS = ["shoe-fan-1", "shoe-fan-7", "hat-fan-3", "carting-shopper", "never-seen"]
 
 
+def _uncached(client: TestClient) -> Recommender:
+    """A recommender on the app's store, models and catalog, keeping nothing."""
+    runtime = client.app.state.runtime
+    return Recommender(
+        runtime.registry, runtime.catalog_cache, runtime.user_states, runtime.recommendation_log
+    )
+
+
+def _entries(answer: dict[str, Any]) -> list:
+    return [
+        (entry["item_id"], entry["score"], entry["reason"], entry.get("attributes"))
+        for entry in answer["recommendations"]
+    ] + [answer["meta"]["total_items"]]
+
+
+def _page(page: Any) -> list:
+    return [
+        (item.item_id, round(item.score, 4), item.reason, item.attributes) for item in page.items
+    ] + [page.total]
+
+
 def _served(client: TestClient, org: Tenant, body: dict[str, Any], *, price: bool) -> list:
     path = "/recommend/price_optimized" if price else "/recommend"
     response = client.post(path, headers=org.publishable_headers, json=body)
     assert response.status_code == 200, response.text
-    return [
-        (entry["item_id"], entry["score"], entry["reason"], entry.get("attributes"))
-        for entry in response.json()["recommendations"]
-    ] + [response.json()["meta"]["total_items"]]
+    return _entries(response.json())
 
 
 def _ranked_anew(client: TestClient, org: Tenant, body: dict[str, Any], *, price: bool) -> list:
-    runtime = client.app.state.runtime
-    recommender = Recommender(
-        runtime.registry, runtime.catalog_cache, runtime.user_states, runtime.recommendation_log
-    )
-    page = recommender.for_user(
+    page = _uncached(client).for_user(
         organization_id=org.account.organization_id,
         user_id=body["user_id"],
         options=ListOptions(
@@ -60,9 +74,7 @@ def _ranked_anew(client: TestClient, org: Tenant, body: dict[str, Any], *, price
         endpoint="/recommend",
         price_optimized=price,
     )
-    return [
-        (item.item_id, round(item.score, 4), item.reason, item.attributes) for item in page.items
-    ] + [page.total]
+    return _page(page)
 
 
 def _hits(client: TestClient) -> int:
@@ -151,23 +163,6 @@ def test_a_kept_list_follows_the_catalog_the_shopper_and_the_model(api: TestClie
         what="a new model",
     )
     _same_as_ranked_anew(api, org, body)
-
-
-def _uncached(client: TestClient) -> Recommender:
-    runtime = client.app.state.runtime
-    return Recommender(
-        runtime.registry, runtime.catalog_cache, runtime.user_states, runtime.recommendation_log
-    )
-
-
-def _entries(answer: dict[str, Any]) -> list:
-    return [
-        (entry["item_id"], entry["score"], entry["reason"]) for entry in answer["recommendations"]
-    ] + [answer["meta"]["total_items"]]
-
-
-def _page(page: Any) -> list:
-    return [(item.item_id, round(item.score, 4), item.reason) for item in page.items] + [page.total]
 
 
 def test_item_and_basket_lists_are_the_lists_ranked_anew(api: TestClient) -> None:
