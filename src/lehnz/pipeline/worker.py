@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from lehnz.gc_tuning import collection_paused
 from lehnz.pipeline.fold import fold_event, positive_number
 from lehnz.pipeline.state import State, empty_state, merge_states
 from lehnz.pipeline.weights import EventWeights
@@ -140,17 +141,19 @@ class Pipeline:
     def _optimistic_batch(self, organization_id: str) -> int | None:
         """SQLite has one writer, which ingest needs: read and fold outside it, then write
         only the results, if the cursor is still as read."""
-        with self._store.read() as connection:
-            # The cursor first: whatever changes user data after this read bumps its
-            # generation, which makes the write below refuse this batch.
-            cursor = queries.read_cursor(connection, organization_id)
-            loaded = self._load(connection, organization_id, cursor)
-        if loaded is None:
-            return 0
-        events, batch = loaded
-        self._fold_all(organization_id, events, batch)
+        with collection_paused():
+            with self._store.read() as connection:
+                # The cursor first: whatever changes user data after this read bumps its
+                # generation, which makes the write below refuse this batch.
+                cursor = queries.read_cursor(connection, organization_id)
+                loaded = self._load(connection, organization_id, cursor)
+            if loaded is None:
+                return 0
+            events, batch = loaded
+            self._fold_all(organization_id, events, batch)
         assert cursor is not None
-        with self._store.write() as connection:
+        # Paused inside the write lock, not while waiting for it (see collection_paused).
+        with self._store.write() as connection, collection_paused():
             if not self._commit(connection, organization_id, cursor, events, batch):
                 return None
         return len(events)
@@ -159,7 +162,7 @@ class Pipeline:
         """PostgreSQL has row locks: hold the cursor's for the whole batch, so workers never
         compute the same batch twice (one skips an organisation another is on) and an
         erasure waits for the batch to commit."""
-        with self._store.write() as connection:
+        with self._store.write() as connection, collection_paused():
             cursor = queries.lock_cursor(connection, organization_id)
             loaded = self._load(connection, organization_id, cursor)
             if loaded is None:
