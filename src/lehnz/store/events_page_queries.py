@@ -43,7 +43,7 @@ MAX_COUNTED = 100_000
 #: and the exact ``received_at`` filter does the rest.
 _CLOCK_SLACK = timedelta(minutes=5)
 
-_COLUMNS = [events.c[name] for name in StoredEvent.__slots__]
+_COLUMNS = [events.c[name] for name in StoredEvent._fields]
 
 Unit = Literal["hour", "day"]
 
