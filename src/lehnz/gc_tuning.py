@@ -57,6 +57,6 @@ class _Pause:
 #: (nested lists and dicts, thousands of them) until the batch commits: each collection in
 #: between walked all of them again, and as the batch grew, older generations were collected
 #: too, with the whole heap. That was a fifth of the pipeline's time (bench/RESULTS.md).
-#: Keep the block short and free of waits: garbage with cycles made meanwhile by other
+#: Keep the block short and free of long waits: garbage with cycles made meanwhile by other
 #: threads waits for its end.
 collection_paused = _Pause()
