@@ -25,7 +25,7 @@ from lehnz.pipeline.reader import UserStateReader
 from lehnz.pipeline.worker import Pipeline
 from lehnz.ratelimit import Limiter, MemoryLimiter, RedisLimiter, SharedLimiter
 from lehnz.ratelimit.policy import RateLimits
-from lehnz.serving.answer_cache import AnswerCache
+from lehnz.serving.answer_cache import BASKET_SHARE, AnswerCache
 from lehnz.serving.catalog_cache import CatalogCache
 from lehnz.serving.logs import RecommendationLog
 from lehnz.serving.recommender import Recommender
@@ -166,6 +166,10 @@ def build_runtime(settings: Settings, *, migrate: bool = True, workers: int = 1)
             recommendation_log,
             AnswerCache(
                 max_entries=settings.answer_cache_entries, max_age=settings.answer_cache_seconds
+            ),
+            AnswerCache(
+                max_entries=settings.answer_cache_entries // BASKET_SHARE,
+                max_age=settings.answer_cache_seconds,
             ),
         ),
         trainer=TrainingService(

@@ -81,6 +81,10 @@ def _hits(client: TestClient) -> int:
     return client.app.state.runtime.recommender._cache.hits
 
 
+def _basket_hits(client: TestClient) -> int:
+    return client.app.state.runtime.recommender._basket_cache.hits
+
+
 def _same_as_ranked_anew(client: TestClient, org: Tenant, body: dict[str, Any]) -> list:
     served = _served(client, org, body, price=False)
     assert served == _ranked_anew(client, org, body, price=False), body
@@ -191,7 +195,15 @@ def test_item_and_basket_lists_are_the_lists_ranked_anew(api: TestClient) -> Non
                     )
                 )
                 assert _entries(served.json()) == _entries(session.json()) == anew
-    for basket in (["shoe-0"], ["shoe-0", "hat-1"], ["hat-1", "shoe-0"], ["not-an-item"]):
+    basket_hits = _basket_hits(api)
+    baskets = (
+        ["shoe-0"],
+        ["shoe-0", "hat-1"],
+        ["hat-1", "shoe-0"],  # the order names the reasons
+        ["not-an-item"],
+        ["shoe-0", "not-an-item"],  # the unknown id is echoed back in basket_items
+    )
+    for basket in baskets:
         for _ in range(2):
             served = api.post(
                 "/recommend/basket",
@@ -209,6 +221,8 @@ def test_item_and_basket_lists_are_the_lists_ranked_anew(api: TestClient) -> Non
             assert _entries(served.json()) == _page(anew)
             assert served.json()["basket_items"] == basket
     assert _hits(api) - hits >= 3 * 4 * 3
+    # Each basket's second request was kept, in the baskets' own cache.
+    assert _basket_hits(api) - basket_hits == len(baskets)
 
     # A renamed item is named anew in the reasons of its kept similar items.
     response = api.post(
@@ -223,3 +237,21 @@ def test_item_and_basket_lists_are_the_lists_ranked_anew(api: TestClient) -> Non
         ),
         what="the new name in the reasons",
     )
+
+    # And in the reasons of a kept basket's list.
+    kept = _basket_hits(api)
+    response = api.post(
+        "/api/v1/items",
+        headers=org.secret_headers,
+        json=[{"item_id": "shoe-0", "attributes": {"name": "Basket shoe", "category": "shoes"}}],
+    )
+    assert response.status_code == 200, response.text
+    basket = {"item_ids": ["shoe-0"], "limit": 5, "filters": {"category": "socks"}}
+    eventually(
+        lambda: (
+            "Bought together with Basket shoe"
+            in api.post("/recommend/basket", headers=headers, json=basket).text
+        ),
+        what="the new name in a kept basket's reasons",
+    )
+    assert _basket_hits(api) > kept, "the basket's list was ranked again rather than kept"

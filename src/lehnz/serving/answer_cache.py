@@ -24,6 +24,12 @@ from typing import Generic, TypeVar
 Value = TypeVar("Value")
 
 
+#: Baskets' lists are kept apart, in a cache this many times smaller than the lists' own
+#: (``LEHNZ_ANSWER_CACHE_ENTRIES``): most carts are asked for once, product pages' one-item
+#: baskets again and again.
+BASKET_SHARE = 4
+
+
 class AnswerCache(Generic[Value]):
     def __init__(
         self,

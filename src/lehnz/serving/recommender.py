@@ -72,14 +72,17 @@ class Recommender:
         users: UserStateReader,
         log: RecommendationLog,
         cache: AnswerCache[Candidates] | None = None,
+        basket_cache: AnswerCache[Candidates] | None = None,
     ) -> None:
+        """``basket_cache`` keeps baskets' lists apart from ``cache``: a stream of carts, each
+        asked for once, must not push out the shoppers' and items' lists."""
         self._registry = registry
         self._catalog = catalog
         self._users = users
         self._log = log
-        self._cache: AnswerCache[Candidates] = (
-            cache if cache is not None else AnswerCache(max_entries=0, max_age=0)
-        )
+        off: AnswerCache[Candidates] = AnswerCache(max_entries=0, max_age=0)
+        self._cache = cache if cache is not None else off
+        self._basket_cache = basket_cache if basket_cache is not None else off
 
     def is_warm(self, organization_id: str) -> bool:
         """Whether an answer for this organisation reads only memory and a few indexed rows:
@@ -221,10 +224,21 @@ class Recommender:
             )
             return model.basket_scores(known), reasons, extra
 
-        # No key, not kept: baskets vary too much to be asked for twice, and a stream of new
-        # ones would push out the shoppers' lists.
+        # A basket's list depends on the model and the basket as asked (its order names the
+        # reasons; its unknown ids are echoed back). The same basket comes back as a product
+        # page's "bought together" or a cart page reloaded; kept in a cache of its own.
+        key = (organization_id, loaded.version, "basket", tuple(item_ids))
         return self._answer(
-            organization_id, loaded, view, None, scored, options, endpoint, "cart", user_id
+            organization_id,
+            loaded,
+            view,
+            key,
+            scored,
+            options,
+            endpoint,
+            "cart",
+            user_id,
+            cache=self._basket_cache,
         )
 
     # -- shared steps -------------------------------------------------------------------------
@@ -240,16 +254,19 @@ class Recommender:
         endpoint: str,
         placement: str | None,
         user_id: str | None,
+        *,
+        cache: AnswerCache[Candidates] | None = None,
     ) -> RankedPage:
-        """The page of the list ``scored`` gives, ranked once and kept under ``key`` (never
-        without one)."""
+        """The page of the list ``scored`` gives, ranked once and kept under ``key`` in
+        ``cache`` (the lists' own by default; never without a key)."""
+        kept = self._cache if cache is None else cache
         fresh = None
-        candidates = self._cache.get(key) if key is not None else None
+        candidates = kept.get(key) if key is not None else None
         if candidates is None:
             fresh = scored()
             candidates = Candidates.of(*fresh)
             if key is not None:
-                self._cache.put(key, candidates)
+                kept.put(key, candidates)
 
         def all_scores() -> NDArray[np.float32]:  # for a list the head cannot fill
             return (fresh or scored())[0]
