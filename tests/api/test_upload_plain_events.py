@@ -146,3 +146,23 @@ def test_generated_event_ids_sort_in_the_order_they_were_made(api):
     assert all(event_id.startswith("evt_") and len(event_id) == 32 for event_id in ids)
     prefixes = [event_id[:16] for event_id in ids]
     assert prefixes == sorted(prefixes)
+
+
+def test_every_utc_spelling_takes_the_plain_path_as_the_same_moment() -> None:
+    """A time with no offset, with ``Z`` and with ``+00:00`` is one moment in UTC, and each is
+    a plain row: a spelling the plain path stopped taking would still be stored right (by the
+    model), only slower, so the path itself is checked here."""
+    from lehnz.imports.plain_events import PlainEvents
+
+    plain = PlainEvents()
+    moments = set()
+    for stamp in (
+        "2026-05-05T00:09:21.5",
+        "2026-05-05T00:09:21.5Z",
+        "2026-05-05T00:09:21.500+00:00",
+    ):
+        row = plain.row({"user_id": "u1", "event_name": "view", "timestamp": stamp})
+        assert row is not None, stamp
+        assert row["occurred_at"].tzinfo is UTC, stamp
+        moments.add(row["occurred_at"])
+    assert moments == {datetime(2026, 5, 5, 0, 9, 21, 500000, tzinfo=UTC)}
