@@ -7,7 +7,8 @@ from shoppers with no event since their last list: for them the fold-in, the ble
 top-k are done once, and only the page (live catalog, filters, exclusions) and its log entry
 are built per request. The key holds the state's fingerprint, so any applied event, merge or
 deletion reaches the next answer as it did before; a shopper with events the pipeline has not
-applied yet is never served from here (their state is folded in per request).
+applied yet is never served from here (their state is folded in per request). Similar-item
+and basket lists are kept the same way, keyed by the item or the basket as sent.
 
 Bounded twice: by entries (least recently used leaves first) and by age, so memory stays flat
 however many shoppers pass through and a list never outlives ``max_age`` seconds.

@@ -2,9 +2,9 @@
 and the user's live state; every answer logged under a ``recommendation_id``.
 
 No training, table scan or model load happens here: the user's state is one indexed row,
-the catalog and the model are in memory. A personal list's ranking is kept while the
-shopper's stored state and the model stay the same (``answer_cache``); the page, the live
-catalog and the log entry are made per request.
+the catalog and the model are in memory. A list's ranking is kept while its inputs and the
+model stay the same (``answer_cache``): the shopper's stored state, the item, or the basket
+as sent; the page, the live catalog and the log entry are made per request.
 """
 
 from __future__ import annotations
